@@ -1,0 +1,36 @@
+with source as (
+    select * from {{ source('crm', 'contacts') }}
+    {{ latest_version('id') }}
+),
+
+standardised as (
+    select
+        id as contact_id,
+        account_id,
+        hub_clean_name(first_name) as first_name,
+        hub_clean_name(last_name) as last_name,
+        hub_pinyin(first_name) as first_name_pinyin,
+        hub_pinyin(last_name) as last_name_pinyin,
+        hub_email(email) as email,
+        email is not null and hub_email(email) is null as email_invalid,
+        hub_phone_e164(phone, country) as phone_e164,
+        hub_clean_name(company_name) as company_name,
+        hub_clean_name(street) as street,
+        hub_clean_name(city) as city,
+        upper(trim(postcode)) as postcode,
+        upper(trim(country)) as country,
+        {{ parse_date('birth_date') }} as birth_date,
+        owner as owner_id,
+        lower(lifecycle_stage) as lifecycle_stage,
+        email_opt_in,
+        {{ parse_ts('created_at') }} as created_at,
+        {{ parse_ts('updated_at') }} as updated_at,
+        _batch_id,
+        _ingested_at
+    from source
+)
+
+select
+    *,
+    {{ full_name('first_name', 'last_name') }} as full_name
+from standardised

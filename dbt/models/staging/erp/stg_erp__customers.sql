@@ -1,0 +1,36 @@
+with source as (
+    select * from {{ source('erp', 'customers') }}
+    {{ latest_version('customer_no') }}
+),
+
+standardised as (
+    select
+        customer_no,
+        lower(kind) as customer_kind,
+        case when lower(kind) = 'company' then hub_clean_name(name) end as company_name,
+        hub_clean_name(first_name) as first_name,
+        hub_clean_name(last_name) as last_name,
+        hub_pinyin(first_name) as first_name_pinyin,
+        hub_pinyin(last_name) as last_name_pinyin,
+        hub_clean_name(name) as customer_name,
+        {{ parse_date('birth_date') }} as birth_date,
+        upper(replace(trim(national_id), ' ', '')) as national_id,
+        upper(replace(trim(tax_id), ' ', '')) as tax_id,
+        hub_email(email) as email,
+        email is not null and hub_email(email) is null as email_invalid,
+        hub_phone_e164(phone, country) as phone_e164,
+        hub_clean_name(street) as street,
+        hub_clean_name(city) as city,
+        upper(trim(postcode)) as postcode,
+        upper(trim(country)) as country,
+        {{ parse_ts('created_at') }} as created_at,
+        {{ parse_ts('updated_at') }} as updated_at,
+        _batch_id,
+        _ingested_at
+    from source
+)
+
+select
+    *,
+    coalesce({{ full_name('first_name', 'last_name') }}, case when customer_kind = 'person' then customer_name end) as full_name
+from standardised

@@ -1,0 +1,22 @@
+with source as (
+    select * from {{ source('social', 'posts') }}
+    {{ latest_version('post_id', '_ingested_at') }}
+)
+
+select
+    post_id,
+    lower(platform) as platform,
+    lower(platform) || ':' || lower(trim(handle)) as profile_id,
+    lower(coalesce(kind, 'post')) as post_kind,
+    parent_id,
+    lower(trim(handle)) as handle,
+    hub_clean_name(display_name) as display_name,
+    hub_pinyin(display_name) as display_name_pinyin,
+    bio,
+    lower(lang) as lang,
+    text,
+    {{ parse_ts('created_at') }} as created_at,
+    coalesce(reactions, 0) as reactions,
+    _batch_id,
+    _ingested_at
+from source

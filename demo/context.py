@@ -1,0 +1,59 @@
+"""Shared state while one world is generated or advanced: the manifest in the making."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from demo.layout import WorldPaths
+from demo.pools import Companies, LocalePool
+from demo.population import People
+
+TRUTH_SCHEMA = {"source": pl.String, "entity": pl.String, "source_record_id": pl.String,
+                "person_id": pl.String}
+
+
+@dataclass
+class Context:
+    paths: WorldPaths
+    people: People
+    companies: Companies
+    pools: list[LocalePool]
+    seed: int
+    now: int
+    counts: dict[str, int] = field(default_factory=dict)
+    planted: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_files: list[dict[str, str]] = field(default_factory=list)
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    truth: list[pl.DataFrame] = field(default_factory=list)
+    # Next free number per id sequence, so advance() never reuses an id.
+    sequences: dict[str, int] = field(default_factory=dict)
+
+    def rng(self, name: str) -> np.random.Generator:
+        """One stream per source: changing one simulator leaves the others' output alone."""
+        return np.random.default_rng([self.seed, self.now, *name.encode()])
+
+    def count(self, entity: str, rows: int) -> None:
+        self.counts[entity] = self.counts.get(entity, 0) + rows
+
+    def ids(self, sequence: str, n: int, prefix: str, width: int) -> np.ndarray:
+        """``n`` fresh ids like CT00000042 (object array), continuing the sequence."""
+        start = self.sequences.get(sequence, 1)
+        self.sequences[sequence] = start + n
+        nums = pl.int_range(start, start + n, eager=True).cast(pl.String).str.zfill(width)
+        return (prefix + nums).to_numpy().astype(object)
+
+    def add_truth(self, source: str, entity: str, record_ids: Any, person_idx: np.ndarray) -> None:
+        self.truth.append(pl.DataFrame({
+            "source": [source] * len(person_idx), "entity": [entity] * len(person_idx),
+            "source_record_id": list(record_ids),
+            "person_id": self.people.person_id[person_idx].tolist(),
+        }, schema=TRUTH_SCHEMA))
+
+    def plant(self, source: str, entity: str, file: str, line: int | None,
+              record_id: str | None, kind: str, field_name: str | None) -> None:
+        self.planted.append({"source": source, "entity": entity, "file": file, "line": line,
+                             "record_id": record_id, "kind": kind, "field": field_name})

@@ -1,0 +1,50 @@
+"""Nicknames people give instead of their formal first name, and the reverse lookup."""
+
+from __future__ import annotations
+
+NICKNAMES: dict[str, tuple[str, ...]] = {
+    "Robert": ("Bob", "Rob", "Bobby"),
+    "William": ("Bill", "Will", "Billy"),
+    "Elizabeth": ("Liz", "Beth", "Lizzy"),
+    "Katherine": ("Kate", "Kathy", "Katie"),
+    "Catherine": ("Cathy", "Kate"),
+    "Margaret": ("Maggie", "Peggy", "Meg"),
+    "Richard": ("Rick", "Dick", "Richie"),
+    "James": ("Jim", "Jimmy", "Jamie"),
+    "John": ("Johnny", "Jack"),
+    "Michael": ("Mike", "Mick"),
+    "Thomas": ("Tom", "Tommy"),
+    "Christopher": ("Chris",),
+    "Christine": ("Chris", "Tina"),
+    "Daniel": ("Dan", "Danny"),
+    "Matthew": ("Matt",),
+    "Anthony": ("Tony",),
+    "Joseph": ("Joe", "Joey"),
+    "Jennifer": ("Jen", "Jenny"),
+    "Patricia": ("Pat", "Patty", "Trish"),
+    "Susan": ("Sue", "Susie"),
+    "Rebecca": ("Becky",),
+    "Alexander": ("Alex", "Sasha"),
+    "Alexandra": ("Alex", "Sandra"),
+    "Benjamin": ("Ben",),
+    "Samuel": ("Sam",),
+    "Samantha": ("Sam",),
+    "Andrew": ("Andy", "Drew"),
+    "Nicholas": ("Nick",),
+    "Steven": ("Steve",),
+    "Stephen": ("Steve",),
+    "Edward": ("Ed", "Ted", "Eddie"),
+    "Jonathan": ("Jon",),
+    "Timothy": ("Tim",),
+    "Victoria": ("Vicky", "Tori"),
+    "Deborah": ("Debbie", "Deb"),
+    "Johannes": ("Hannes",),
+    "Wolfgang": ("Wolf",),
+    "Friedrich": ("Fritz",),
+    "Josef": ("Sepp",),
+    "Stefanie": ("Steffi",),
+    "Andreas": ("Andi",),
+}
+
+# Formal names go into the name pools more often so that nicknames actually occur.
+FORMAL_NAMES: tuple[str, ...] = tuple(NICKNAMES)

@@ -1,0 +1,135 @@
+"""The `hub` command line: simulate the outside world, run the pipeline, open the UI."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from hub.settings import PROJECT_ROOT, apply_env_defaults
+
+app = typer.Typer(
+    help="Customer Hub: an open customer data platform for AI-driven CRM.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _main() -> None:
+    apply_env_defaults()
+
+
+@app.command()
+def simulate(
+    people: Annotated[int, typer.Option(help="How many people the world holds.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = 42,
+    advance_days: Annotated[
+        int, typer.Option(help="Instead of a new world, advance the existing one by this many days.")
+    ] = 0,
+) -> None:
+    """Generate the simulated CRM, ERP, social and IoT systems under $HUB_DATA_DIR/world."""
+    from demo import world
+    from hub.settings import HubPaths
+
+    root = HubPaths.from_env().world
+    started = time.perf_counter()
+    if advance_days:
+        manifest = world.advance(root, days=advance_days, seed=seed)
+        typer.echo(f"Advanced the world at {root} by {advance_days} day(s).")
+    else:
+        manifest = world.generate(root, people=people, seed=seed)
+        typer.echo(f"Generated a world of {people:,} people at {root}.")
+    for entity, count in sorted(manifest["counts"].items()):
+        typer.echo(f"  {entity:<24} {count:>10,}")
+    typer.echo(f"  planted bad records: {len(manifest['planted'])}, in {time.perf_counter() - started:.1f}s")
+
+
+@app.command()
+def run(
+    select: Annotated[
+        str, typer.Option(help="Dagster asset selection, e.g. 'group:bronze' or 'key:staging/*'.")
+    ] = "*",
+) -> None:
+    """Materialise the assets (all by default) in this process, with progress, then print a summary."""
+    from hub.runner import run_pipeline
+    from hub.summary import print_summary
+
+    with _crm_server_if_needed():
+        ok = run_pipeline(select)
+    print_summary()
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def summary() -> None:
+    """Rows per table, quarantined rows, and where to find the warehouse."""
+    from hub.summary import print_summary
+
+    print_summary()
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port for the Dagster UI.")] = 3000,
+) -> None:
+    """Open the Dagster UI (dagster dev) on 127.0.0.1, with the simulated CRM served beside it."""
+    with _crm_server_if_needed():
+        cmd = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
+        typer.echo(f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops it)")
+        with contextlib.suppress(KeyboardInterrupt):
+            subprocess.run(cmd, cwd=PROJECT_ROOT, check=False)
+
+
+@app.command("crm-server")
+def crm_server(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8765,
+) -> None:
+    """Serve the simulated CRM REST API in the foreground."""
+    from demo.crm_server import CrmServer
+
+    from hub.settings import HubPaths
+
+    world = HubPaths.from_env().world
+    with CrmServer(world / "crm" / "crm.sqlite", os.environ["HUB_CRM_API_KEY"], port=port) as server:
+        typer.echo(f"Simulated CRM at {server.url} (Ctrl-C stops it)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+def _crm_server_if_needed():
+    """The embedded default: serve the simulated CRM when nothing answers at HUB_CRM_URL."""
+    from contextlib import nullcontext
+    from urllib.parse import urlparse
+
+    import requests
+
+    from hub.settings import HubPaths
+
+    url = os.environ["HUB_CRM_URL"]
+    try:
+        requests.get(url, timeout=1)
+        return nullcontext()
+    except requests.RequestException:
+        pass
+    db = HubPaths.from_env().world / "crm" / "crm.sqlite"
+    parsed = urlparse(url)
+    if not db.exists() or parsed.hostname not in ("127.0.0.1", "localhost"):
+        return nullcontext()
+    from demo.crm_server import CrmServer
+
+    typer.echo(f"Serving the simulated CRM at {url}")
+    return CrmServer(db, os.environ["HUB_CRM_API_KEY"], port=parsed.port or 80)
+
+
+if __name__ == "__main__":
+    app()

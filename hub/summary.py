@@ -1,0 +1,66 @@
+"""The after-run summary: rows per table, quarantine, and where to look next."""
+
+from __future__ import annotations
+
+import duckdb
+
+from hub.settings import HubPaths
+from warehouse import delta_store
+
+
+def table_counts(paths: HubPaths) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for layer in (paths.bronze, paths.silver, paths.gold):
+        if not layer.is_dir():
+            continue
+        for log in sorted(layer.rglob("_delta_log")):
+            table = log.parent
+            counts[str(table.relative_to(paths.root))] = delta_store.row_count(table)
+    return counts
+
+
+def quarantine_counts(paths: HubPaths) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    if not paths.quarantine.is_dir():
+        return out
+    for table in sorted(p for p in paths.quarantine.iterdir() if delta_store.exists(p)):
+        con = duckdb.connect()
+        delta_store.register(con, "q", table)
+        rows = con.sql("select _entity || ' / ' || _rule, count(*) from q group by all order by 1").fetchall()
+        out[table.name] = {k: v for k, v in rows}
+    return out
+
+
+def warehouse_counts(paths: HubPaths) -> dict[str, int]:
+    if not paths.warehouse_db.exists():
+        return {}
+    with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:
+        tables = con.sql(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema not like 'bronze_%' and table_schema not in ('information_schema', 'pg_catalog') "
+            "order by 1, 2"
+        ).fetchall()
+        return {f"{s}.{t}": con.sql(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in tables}
+
+
+def print_summary(paths: HubPaths | None = None) -> None:
+    paths = paths or HubPaths.from_env()
+    print("\nDelta tables (rows):")
+    for name, count in table_counts(paths).items():
+        print(f"  {name:<44} {count:>10,}")
+    print("\nQuarantined rows (entity / rule):")
+    quarantine = quarantine_counts(paths)
+    if not quarantine:
+        print("  none")
+    for source, rules in quarantine.items():
+        for rule, count in rules.items():
+            print(f"  {source + ': ' + rule:<44} {count:>10,}")
+    print("\nWarehouse tables and views (rows):")
+    for name, count in warehouse_counts(paths).items():
+        print(f"  {name:<44} {count:>10,}")
+    print(f"""
+Warehouse:   {paths.warehouse_db}
+Query it:    duckdb -readonly {paths.warehouse_db} "select * from staging.stg_crm__contacts limit 5"
+             (or: uv run python -c "import duckdb; print(duckdb.connect('{paths.warehouse_db}', read_only=True).sql('show all tables'))")
+Open the UI: make ui   ->  http://127.0.0.1:3000
+""")

@@ -1,0 +1,175 @@
+"""Data contracts for every source entity that lands in bronze.
+
+A contract names the fields a source promises, their types and limits. Row
+validation (``quality.row_validation``) checks raw records against it; rows that
+break it go to quarantine with a reason naming the field and the rule. Fields a
+source sends that the contract does not name are kept in ``_extra`` and reported
+as schema drift rather than dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FieldType = Literal["string", "int", "float", "bool", "json"]
+
+
+@dataclass(frozen=True)
+class Field:
+    type: FieldType = "string"
+    required: bool = False
+    max_len: int | None = None
+
+
+@dataclass(frozen=True)
+class EntityContract:
+    source: str
+    entity: str
+    key: tuple[str, ...]
+    fields: dict[str, Field] = field(default_factory=dict)
+    # The column an incremental pull orders and resumes on.
+    cursor_field: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}/{self.entity}"
+
+
+def _s(max_len: int = 200, required: bool = False) -> Field:
+    return Field("string", required, max_len)
+
+
+NAME = _s(200)
+EMAIL = _s(320)
+PHONE = _s(40)
+TS_REQ = _s(40, required=True)
+TS = _s(40)
+
+CRM_CONTACTS = EntityContract(
+    "crm", "contacts", ("id",),
+    {
+        "id": _s(64, True), "first_name": NAME, "last_name": NAME, "email": EMAIL,
+        "phone": PHONE, "company_name": NAME, "account_id": _s(64), "street": NAME,
+        "city": NAME, "postcode": _s(20), "country": _s(2), "birth_date": TS,
+        "owner": _s(64), "lifecycle_stage": _s(40), "email_opt_in": Field("bool"),
+        "created_at": TS_REQ, "updated_at": TS_REQ,
+    },
+    cursor_field="updated_at",
+)
+CRM_ACCOUNTS = EntityContract(
+    "crm", "accounts", ("id",),
+    {
+        "id": _s(64, True), "name": NAME, "domain": _s(253), "industry": _s(80),
+        "country": _s(2), "owner": _s(64), "created_at": TS_REQ, "updated_at": TS_REQ,
+    },
+    cursor_field="updated_at",
+)
+CRM_OPPORTUNITIES = EntityContract(
+    "crm", "opportunities", ("id",),
+    {
+        "id": _s(64, True), "account_id": _s(64), "contact_id": _s(64), "name": NAME,
+        "stage": _s(40), "amount": Field("float"), "currency": _s(3), "close_date": TS,
+        "created_at": TS_REQ, "updated_at": TS_REQ,
+    },
+    cursor_field="updated_at",
+)
+CRM_ACTIVITIES = EntityContract(
+    "crm", "activities", ("id",),
+    {
+        "id": _s(64, True), "contact_id": _s(64), "type": _s(20, True), "subject": _s(300),
+        "body": _s(5000), "occurred_at": TS_REQ, "updated_at": TS_REQ,
+    },
+    cursor_field="updated_at",
+)
+
+ERP_CUSTOMERS = EntityContract(
+    "erp", "customers", ("customer_no",),
+    {
+        "customer_no": _s(32, True), "kind": _s(10, True), "name": NAME, "first_name": NAME,
+        "last_name": NAME, "birth_date": TS, "national_id": _s(32), "tax_id": _s(32),
+        "email": EMAIL, "phone": PHONE, "street": NAME, "city": NAME, "postcode": _s(20),
+        "country": _s(2), "created_at": TS_REQ, "updated_at": TS_REQ,
+    },
+    cursor_field="updated_at",
+)
+ERP_CUSTOMER_CONTACTS = EntityContract(
+    "erp", "customer_contacts", ("contact_id",),
+    {
+        "contact_id": _s(32, True), "customer_no": _s(32, True), "first_name": NAME,
+        "last_name": NAME, "email": EMAIL, "phone": PHONE, "role": _s(80),
+        "updated_at": TS_REQ,
+    },
+    cursor_field="updated_at",
+)
+ERP_PRODUCTS = EntityContract(
+    "erp", "products", ("sku",),
+    {
+        "sku": _s(32, True), "name": NAME, "category": _s(80), "list_price": Field("float"),
+        "updated_at": TS_REQ,
+    },
+    cursor_field="updated_at",
+)
+ERP_SALES_ORDERS = EntityContract(
+    "erp", "sales_orders", ("order_no",),
+    {
+        "order_no": _s(32, True), "customer_no": _s(32, True), "order_date": TS_REQ,
+        "status": _s(20), "currency": _s(3), "updated_at": TS_REQ,
+    },
+    cursor_field="updated_at",
+)
+ERP_ORDER_LINES = EntityContract(
+    "erp", "order_lines", ("order_no", "line_no"),
+    {
+        "order_no": _s(32, True), "line_no": Field("int", True), "sku": _s(32),
+        "quantity": Field("int"), "unit_price": Field("float"), "updated_at": TS_REQ,
+    },
+    cursor_field="updated_at",
+)
+ERP_INVOICES = EntityContract(
+    "erp", "invoices", ("invoice_no",),
+    {
+        "invoice_no": _s(32, True), "order_no": _s(32), "customer_no": _s(32, True),
+        "invoice_date": TS_REQ, "amount": Field("float", True), "currency": _s(3),
+        "paid_at": TS, "updated_at": TS_REQ,
+    },
+    cursor_field="updated_at",
+)
+
+SOCIAL_POSTS = EntityContract(
+    "social", "posts", ("post_id",),
+    {
+        "post_id": _s(64, True), "platform": _s(20, True), "kind": _s(10), "parent_id": _s(64),
+        "handle": _s(100, True), "display_name": NAME, "bio": _s(1000), "lang": _s(8),
+        "text": _s(5000), "created_at": TS_REQ, "reactions": Field("int"),
+    },
+)
+
+IOT_DEVICES = EntityContract(
+    "iot", "devices", ("serial",),
+    {
+        "serial": _s(64, True), "model": _s(80), "owner_name": NAME, "owner_email": EMAIL,
+        "owner_phone": PHONE, "owner_postcode": _s(20), "owner_country": _s(2),
+        "registered_at": TS, "firmware": _s(40),
+    },
+)
+IOT_TELEMETRY = EntityContract(
+    "iot", "telemetry", ("event_id",),
+    {
+        "event_id": _s(64, True), "device_id": _s(64, True), "ts": TS_REQ,
+        "metrics": Field("json"), "alerts": Field("json"),
+    },
+)
+
+CONTRACTS: dict[str, EntityContract] = {
+    c.name: c
+    for c in (
+        CRM_CONTACTS, CRM_ACCOUNTS, CRM_OPPORTUNITIES, CRM_ACTIVITIES,
+        ERP_CUSTOMERS, ERP_CUSTOMER_CONTACTS, ERP_PRODUCTS, ERP_SALES_ORDERS,
+        ERP_ORDER_LINES, ERP_INVOICES, SOCIAL_POSTS, IOT_DEVICES, IOT_TELEMETRY,
+    )
+}
+
+
+def contracts_for(source: str) -> list[EntityContract]:
+    return [c for c in CONTRACTS.values() if c.source == source]

@@ -1,0 +1,116 @@
+"""Incremental pulls from each kind of source into bronze.
+
+Each pull reads its persisted position (cursor, watermark or file ledger), lands
+what is new through :class:`warehouse.bronze.BronzeLanding`, and only then moves
+the position forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from hub.settings import HubPaths
+from pipelines.connectors import erp_sql
+from pipelines.connectors.contracts import EntityContract
+from pipelines.connectors.crm_api import CrmClient
+from pipelines.connectors.landing_files import LandedFile, list_files
+from quality.row_validation import RawRecord
+from warehouse.bronze import BronzeLanding, LandingReport
+from warehouse.state_store import JsonState
+
+# Re-read a second before the cursor: records written in the same second as the
+# last pull would otherwise be missed; record hashes drop what was already stored.
+CURSOR_OVERLAP = dt.timedelta(seconds=1)
+
+
+def cursors(paths: HubPaths) -> JsonState:
+    return JsonState(paths.state / "cursors.json")
+
+
+def ledger(paths: HubPaths, contract: EntityContract) -> JsonState:
+    return JsonState(paths.state / "ledgers" / f"{contract.source}_{contract.entity}.json")
+
+
+def _run_id(contract: EntityContract) -> str:
+    return f"{contract.source}-{contract.entity}-{uuid.uuid4().hex[:12]}"
+
+
+def pull_crm(paths: HubPaths, client: CrmClient, contract: EntityContract) -> LandingReport:
+    state = cursors(paths)
+    since: str | None = state.get(contract.name)
+    request_since = None
+    if since:
+        request_since = (dt.datetime.fromisoformat(since) - CURSOR_OVERLAP).isoformat()
+    landing = BronzeLanding(paths, contract)
+    run_id = _run_id(contract)
+    newest = since
+    for page in client.pages(contract.entity, request_since):
+        records = [RawRecord(i, rec) for i, rec in enumerate(page.records, start=1)]
+        landing.add_batch(records, page.url, f"{run_id}-p{page.number}")
+        stamps = [r.get("updated_at") for r in page.records if isinstance(r.get("updated_at"), str)]
+        if stamps:
+            newest = max([s for s in (newest, *stamps) if s])
+    report = landing.commit()
+    if newest and newest != since:
+        state.update({contract.name: newest})
+    return report
+
+
+def pull_erp(paths: HubPaths, engine: sa.Engine, contract: EntityContract) -> LandingReport:
+    state = cursors(paths)
+    watermark = state.get(contract.name)
+    landing = BronzeLanding(paths, contract)
+    run_id = _run_id(contract)
+    url = engine.url.render_as_string(hide_password=True)
+    offset = 0
+    last = watermark
+    for number, chunk in enumerate(erp_sql.extract(engine, contract, watermark), start=1):
+        records = [RawRecord(offset + i, row) for i, row in enumerate(chunk, start=1)]
+        offset += len(chunk)
+        landing.add_batch(records, f"{url}#{contract.entity}", f"{run_id}-c{number}")
+        last = erp_sql.next_watermark(contract, chunk)
+    report = landing.commit()
+    if last != watermark:
+        state.update({contract.name: last})
+    return report
+
+
+Reader = Callable[[Path], Iterator[RawRecord]]
+
+
+def new_files(paths: HubPaths, contract: EntityContract, folder: Path, pattern: str) -> list[LandedFile]:
+    """Files in ``folder`` whose bytes have not been landed before."""
+    done = ledger(paths, contract).load()
+    return [f for f in list_files(folder, pattern) if f.sha256 not in done]
+
+
+def pull_files(
+    paths: HubPaths, contract: EntityContract, folder: Path, pattern: str, reader: Reader
+) -> LandingReport:
+    state = ledger(paths, contract)
+    done = state.load()
+    landing = BronzeLanding(paths, contract)
+    landed: dict[str, dict] = {}
+    for landed_file in list_files(folder, pattern):
+        sha, name = landed_file.sha256, landed_file.path.name
+        first = landed.get(sha) or done.get(sha)
+        if first:
+            if name != first["file"] and name not in first.get("duplicates", []):
+                landing.report.duplicate_files.append(f"{name} = {first['file']}")
+                landed[sha] = {**first, "duplicates": [*first.get("duplicates", []), name]}
+            continue
+        landing.add_batch(reader(landed_file.path), str(landed_file.path), landed_file.batch_id)
+        landed[sha] = {
+            "file": name,
+            "batch_id": landed_file.batch_id,
+            "landed_at": landing.ingested_at.isoformat(),
+        }
+    report = landing.commit()
+    if landed:
+        state.update(landed)
+    return report

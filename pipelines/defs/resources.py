@@ -1,0 +1,67 @@
+"""Resources shared by every asset, configured through environment variables (see hub.settings)."""
+
+
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+from dagster_dbt import DbtCliResource
+
+from hub.settings import HubPaths
+from pipelines.connectors.crm_api import CrmClient
+from pipelines.defs.transform.project import dbt_project
+from pipelines.lib.progress_logger import progress_logger
+
+
+class HubStorage(dg.ConfigurableResource):
+    """The hub's data root: bronze, quarantine, silver, gold, state and the warehouse file."""
+
+    data_dir: str
+
+    def paths(self) -> HubPaths:
+        return HubPaths(Path(self.data_dir).resolve())
+
+
+class CrmApi(dg.ConfigurableResource):
+    """The CRM REST API."""
+
+    base_url: str
+    api_key: str
+    page_size: int = 500
+
+    def client(self) -> CrmClient:
+        return CrmClient(self.base_url, self.api_key, page_size=self.page_size)
+
+
+class ErpDatabase(dg.ConfigurableResource):
+    """The ERP database, as any SQLAlchemy URL."""
+
+    url: str
+
+    def engine(self) -> sa.Engine:
+        return sa.create_engine(self.url)
+
+
+class LandingZone(dg.ConfigurableResource):
+    """Folder where partners drop social exports and IoT registry/telemetry files."""
+
+    root: str
+
+    def folder(self, *parts: str) -> Path:
+        return Path(self.root).joinpath(*parts)
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    executor = dg.multiprocess_executor if dg.EnvVar("HUB_EXECUTOR").get_value() == "multiprocess" else dg.in_process_executor
+    return dg.Definitions(
+        resources={
+            "storage": HubStorage(data_dir=dg.EnvVar("HUB_DATA_DIR")),
+            "crm": CrmApi(base_url=dg.EnvVar("HUB_CRM_URL"), api_key=dg.EnvVar("HUB_CRM_API_KEY")),
+            "erp": ErpDatabase(url=dg.EnvVar("HUB_ERP_URL")),
+            "landing": LandingZone(root=dg.EnvVar("HUB_LANDING_DIR")),
+            "dbt": DbtCliResource(project_dir=dbt_project),
+        },
+        executor=executor,
+        loggers={"console": progress_logger},
+    )

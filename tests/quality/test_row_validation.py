@@ -1,0 +1,63 @@
+import json
+
+from pipelines.connectors.contracts import SOCIAL_POSTS, EntityContract, Field
+from quality.row_validation import RawRecord, validate
+
+CONTRACT = EntityContract(
+    "src", "things", ("id",),
+    {"id": Field("string", True, 10), "n": Field("int"), "x": Field("float"), "ok": Field("bool"), "meta": Field("json")},
+)
+
+
+def _one(payload: object) -> RawRecord:
+    return RawRecord(7, payload if isinstance(payload, str) else dict(payload))  # type: ignore[arg-type]
+
+
+def test_accepts_and_coerces_lossless_values() -> None:
+    result = validate([_one({"id": "a", "n": "12", "x": "1.5", "ok": "yes", "meta": {"k": 1}})], CONTRACT, "f.jsonl")
+    assert result.rejected == []
+    assert result.accepted[0] == {"id": "a", "n": 12, "x": 1.5, "ok": True, "meta": '{"k": 1}', "_extra": None}
+
+
+def test_each_rule_names_source_file_row_field_and_rule() -> None:
+    cases = {
+        '{"id": "a", "n": "lots"}': ("wrong_type", "n"),
+        '{"id": "abcdefghijkl"}': ("max_length", "id"),
+        '{"n": 1}': ("missing_required", "id"),
+        '{"id": "a", "x": "12k"}': ("wrong_type", "x"),
+        '{"id": "a", "ok": "maybe"}': ("wrong_type", "ok"),
+        '{"id": "a", broken': ("malformed_json", None),
+        '[1, 2]': ("malformed_json", None),
+    }
+    for line, (rule, field) in cases.items():
+        result = validate([RawRecord(7, line)], CONTRACT, "drop/f.jsonl")
+        assert result.accepted == [], line
+        rejection = result.rejected[0]
+        assert (rejection.rule, rejection.field) == (rule, field), line
+        assert rejection.raw == line
+        assert rejection.error.startswith("src/things drop/f.jsonl row 7: ")
+        assert f"[rule: {rule}]" in rejection.error
+        if field:
+            assert f"field '{field}'" in rejection.error
+
+
+def test_unknown_fields_are_kept_and_reported_as_drift() -> None:
+    rows = [_one({"id": "a", "location": "Berlin"}), _one({"id": "b", "location": "Paris", "n": 1})]
+    result = validate(rows, CONTRACT, "f")
+    assert len(result.accepted) == 2
+    assert json.loads(result.accepted[0]["_extra"]) == {"location": "Berlin"}
+    assert result.drift.new_fields == {"location": 2}
+    assert "x" in result.drift.missing_fields and "n" not in result.drift.missing_fields
+
+
+def test_csv_rows_with_surplus_cells_are_rejected() -> None:
+    result = validate([RawRecord(3, {"id": "a", None: ["extra"]})], CONTRACT, "f.csv")
+    assert result.rejected[0].rule == "malformed_csv"
+
+
+def test_counts_reconcile_on_mixed_input() -> None:
+    lines = [json.dumps({"post_id": str(i), "platform": "x", "handle": "h", "created_at": "2026-01-01"}) for i in range(50)]
+    lines += ["{not json", json.dumps({"post_id": "z", "platform": "x", "handle": "h", "created_at": "t", "reactions": "lots"})]
+    result = validate([RawRecord(i, line) for i, line in enumerate(lines, 1)], SOCIAL_POSTS, "f")
+    assert result.rows_in == len(lines) == len(result.accepted) + len(result.rejected)
+    assert len(result.rejected) == 2

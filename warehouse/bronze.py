@@ -1,0 +1,185 @@
+"""Landing raw source records in bronze: validate, stamp lineage, append, quarantine.
+
+Bronze is append-only. Each row carries ``_batch_id``, ``_ingested_at``,
+``_source_uri``, ``_row_number`` and ``_record_hash``; every batch is logged in
+``bronze/_batches``. A record whose hash is already stored is counted as
+``already_loaded`` and not written again, which makes every landing idempotent
+even when a source re-sends what it sent before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hub.settings import HubPaths
+from pipelines.connectors.contracts import EntityContract
+from quality.row_validation import DriftReport, RawRecord, validate
+from warehouse import delta_store
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(), "int": pa.int64(), "float": pa.float64(),
+    "bool": pa.bool_(), "json": pa.string(),
+}
+LINEAGE_SCHEMA = pa.schema([
+    ("_extra", pa.string()),
+    ("_batch_id", pa.string()),
+    ("_ingested_at", pa.timestamp("us", tz="UTC")),
+    ("_source_uri", pa.string()),
+    ("_row_number", pa.int64()),
+    ("_record_hash", pa.string()),
+])
+QUARANTINE_SCHEMA = pa.schema([
+    ("_entity", pa.string()),
+    ("_raw", pa.string()),
+    ("_error", pa.string()),
+    ("_rule", pa.string()),
+    ("_field", pa.string()),
+    ("_batch_id", pa.string()),
+    ("_source_uri", pa.string()),
+    ("_row_number", pa.int64()),
+    ("_ingested_at", pa.timestamp("us", tz="UTC")),
+    ("_record_hash", pa.string()),
+])
+BATCH_SCHEMA = pa.schema([
+    ("batch_id", pa.string()), ("source", pa.string()), ("entity", pa.string()),
+    ("source_uri", pa.string()), ("rows_in", pa.int64()), ("accepted", pa.int64()),
+    ("quarantined", pa.int64()), ("already_loaded", pa.int64()),
+    ("drift", pa.string()), ("ingested_at", pa.timestamp("us", tz="UTC")),
+])
+
+
+def bronze_schema(contract: EntityContract) -> pa.Schema:
+    fields = [pa.field(n, _ARROW_TYPES[f.type]) for n, f in contract.fields.items()]
+    return pa.schema(fields + list(LINEAGE_SCHEMA))
+
+
+def record_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass
+class LandingReport:
+    source: str
+    entity: str
+    rows_in: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    already_loaded: int = 0
+    batches: int = 0
+    drift: DriftReport = field(default_factory=DriftReport)
+    sample_errors: list[str] = field(default_factory=list)
+    duplicate_files: list[str] = field(default_factory=list)
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_in == self.accepted + self.quarantined + self.already_loaded
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "rows_in": self.rows_in, "accepted": self.accepted, "quarantined": self.quarantined,
+            "already_loaded": self.already_loaded, "batches": self.batches,
+            "reconciles": self.reconciles, "schema_drift": self.drift.describe(),
+            "duplicate_files": len(self.duplicate_files),
+        }
+
+
+class BronzeLanding:
+    """Collects the batches of one entity in one run and commits them together."""
+
+    def __init__(self, paths: HubPaths, contract: EntityContract, now: dt.datetime | None = None) -> None:
+        self.paths = paths
+        self.contract = contract
+        self.table_path = paths.bronze_table(contract.source, contract.entity)
+        self.quarantine_path = paths.quarantine_table(contract.source)
+        self.ingested_at = now or dt.datetime.now(dt.UTC)
+        self.report = LandingReport(contract.source, contract.entity)
+        self._known = delta_store.distinct_values(self.table_path, "_record_hash") | self._quarantined_hashes()
+        self._schema = bronze_schema(contract)
+        self._accepted: list[pa.Table] = []
+        self._rejected: list[dict[str, Any]] = []
+        self._batches: list[dict[str, Any]] = []
+
+    def _quarantined_hashes(self) -> set[str]:
+        table = delta_store.read(self.quarantine_path, ["_entity", "_record_hash"])
+        if table is None:
+            return set()
+        mine = table.filter(pc.equal(table["_entity"], self.contract.entity))
+        return set(mine["_record_hash"].to_pylist())
+
+    def add_batch(self, records: Iterable[RawRecord], source_uri: str, batch_id: str) -> LandingReport:
+        result = validate(records, self.contract, source_uri)
+        rows, row_numbers, hashes = [], [], []
+        already = 0
+        for row, number in zip(result.accepted, result.accepted_rows, strict=True):
+            digest = record_hash(json.dumps(row, ensure_ascii=False, sort_keys=True, default=str))
+            if digest in self._known:
+                already += 1
+                continue
+            self._known.add(digest)
+            rows.append(row)
+            row_numbers.append(number)
+            hashes.append(digest)
+        quarantined = 0
+        for rej in result.rejected:
+            digest = record_hash(rej.raw)
+            if digest in self._known:
+                already += 1
+                continue
+            self._known.add(digest)
+            quarantined += 1
+            self._rejected.append({
+                "_entity": self.contract.entity, "_raw": rej.raw, "_error": rej.error,
+                "_rule": rej.rule, "_field": rej.field, "_batch_id": batch_id,
+                "_source_uri": source_uri, "_row_number": rej.row_number,
+                "_ingested_at": self.ingested_at, "_record_hash": digest,
+            })
+            if len(self.report.sample_errors) < 20:
+                self.report.sample_errors.append(rej.error)
+        if rows:
+            n = len(rows)
+            lineage = {
+                "_batch_id": pa.array([batch_id] * n, pa.string()),
+                "_ingested_at": pa.array([self.ingested_at] * n, pa.timestamp("us", tz="UTC")),
+                "_source_uri": pa.array([source_uri] * n, pa.string()),
+                "_row_number": pa.array(row_numbers, pa.int64()),
+                "_record_hash": pa.array(hashes, pa.string()),
+            }
+            table = pa.Table.from_pylist(rows, schema=self._schema)
+            for name, column in lineage.items():
+                table = table.set_column(table.schema.get_field_index(name), name, column)
+            self._accepted.append(table)
+        r = self.report
+        r.rows_in += result.rows_in
+        r.accepted += len(rows)
+        r.quarantined += quarantined
+        r.already_loaded += already
+        r.batches += 1
+        r.drift.new_fields.update(result.drift.new_fields)
+        r.drift.missing_fields |= result.drift.missing_fields
+        self._batches.append({
+            "batch_id": batch_id, "source": self.contract.source, "entity": self.contract.entity,
+            "source_uri": source_uri, "rows_in": result.rows_in, "accepted": len(rows),
+            "quarantined": quarantined, "already_loaded": already,
+            "drift": result.drift.describe() if result.drift.has_drift else None,
+            "ingested_at": self.ingested_at,
+        })
+        return r
+
+    def commit(self) -> LandingReport:
+        """Write accepted rows, quarantined rows and the batch log (data first, log last)."""
+        if self._accepted:
+            delta_store.append(self.table_path, pa.concat_tables(self._accepted))
+        if self._rejected:
+            delta_store.append(self.quarantine_path, pa.Table.from_pylist(self._rejected, schema=QUARANTINE_SCHEMA))
+        if self._batches:
+            delta_store.append(self.paths.bronze / "_batches", pa.Table.from_pylist(self._batches, schema=BATCH_SCHEMA))
+        self._accepted, self._rejected, self._batches = [], [], []
+        return self.report
