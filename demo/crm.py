@@ -14,7 +14,9 @@ import polars as pl
 
 from demo import clock, events
 from demo.context import Context
+from demo.identifiers import format_phone, mobile_numbers
 from demo.pools import CURRENCY
+from demo.population import street_address
 from demo.tables import connect_for_bulk_load, finish_bulk_load, frame, json_payloads
 from demo.text import PRODUCTS, TextMaker
 from demo.views import PersonView, SourceStyle, render
@@ -43,6 +45,11 @@ def schema(con: sqlite3.Connection) -> None:
     for name in ENTITIES:
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} "
                     "(id TEXT PRIMARY KEY, updated_at TEXT NOT NULL, payload TEXT NOT NULL)")
+
+
+def indexes(con: sqlite3.Connection) -> None:
+    """Built after the bulk load: much faster than maintaining them row by row."""
+    for name in ENTITIES:
         con.execute(f"CREATE INDEX IF NOT EXISTS {name}_keyset ON {name} (updated_at, id)")
 
 
@@ -116,6 +123,7 @@ def generate(ctx: Context) -> None:
         store(con, name, df)
         ctx.count(f"crm/{name}", df.height)
     plant_bad_rows(ctx, con, rng, contacts, opportunities)
+    indexes(con)
     finish_bulk_load(con)
 
 
@@ -218,3 +226,78 @@ def plant_bad_rows(ctx: Context, con: sqlite3.Connection, rng: np.random.Generat
         amount = opportunities["amount"][int(i)]
         _rewrite(con, "opportunities", rid, "amount", f"{max(1, round(amount / 1000))}k")
         ctx.plant("crm", "opportunities", "crm.sqlite", None, rid, "wrong_type", "amount")
+
+
+# --- advance: the CRM's next days ---------------------------------------------------
+
+CHANGES_PER_DAY = 0.002        # of contacts: a new phone number or a move
+NEW_CONTACTS_PER_DAY = 0.0005  # of all people
+ACTIVITIES_PER_DAY = 0.009     # per active contact, about three a year
+
+
+def person_index(person_ids: pl.Series) -> np.ndarray:
+    return (person_ids.str.slice(1).cast(pl.Int64) - 1).to_numpy()
+
+
+def advance(ctx: Context, truth: pl.DataFrame, since: int) -> None:
+    rng = ctx.rng("crm")
+    people = ctx.people
+    days = (ctx.now - since) / clock.DAY
+    mine = truth.filter(pl.col("source") == "crm", pl.col("entity") == "contacts")
+    ids = mine["source_record_id"].to_numpy().astype(object)
+    person = person_index(mine["person_id"])
+    active = people.active_until(ctx.now)[person] > since
+    con = sqlite3.connect(ctx.paths.crm_db)
+    change_contacts(ctx, con, rng, ids[active], person[active], since, min(1.0, CHANGES_PER_DAY * days))
+
+    known = np.zeros(len(people), dtype=bool)
+    known[person] = True
+    candidates = np.flatnonzero(~known & (people.active_until(ctx.now) > since))
+    share = min(1.0, NEW_CONTACTS_PER_DAY * days * len(people) / max(1, len(candidates)))
+    new_person = candidates[rng.random(len(candidates)) < share]
+    created = clock.uniform(rng, since, ctx.now, len(new_person))
+    new_ids = ctx.ids("crm/contacts", len(new_person), "CT", 8)
+    contacts = contact_frame(ctx, rng, new_ids, render(people, new_person, STYLE, rng),
+                             new_person, created, created)
+    store(con, "contacts", contacts)
+    ctx.count("crm/contacts", contacts.height)
+    ctx.add_truth("crm", "contacts", new_ids, new_person)
+
+    all_ids = np.concatenate([ids[active], new_ids])
+    all_person = np.concatenate([person[active], new_person])
+    start = np.concatenate([np.full(active.sum(), since), created])
+    end = np.minimum(people.active_until(ctx.now)[all_person], ctx.now)
+    activities = activity_frame(ctx, rng, pl.DataFrame({"id": all_ids.tolist()}),
+                                render(people, all_person, STYLE, rng), all_person, start,
+                                start=start, end=end, per_day=ACTIVITIES_PER_DAY)
+    store(con, "activities", activities)
+    ctx.count("crm/activities", activities.height)
+    con.commit()
+    con.close()
+
+
+def change_contacts(ctx: Context, con: sqlite3.Connection, rng: np.random.Generator,
+                    ids: np.ndarray, person: np.ndarray, since: int, share: float) -> None:
+    """Some people get a new phone or move; the CRM learns it and bumps updated_at."""
+    people = ctx.people
+    picked = np.flatnonzero(rng.random(len(ids)) < share)
+    when = np.sort(clock.uniform(rng, since, ctx.now, len(picked)))
+    for i, t in zip(picked, when, strict=True):
+        p = int(person[i])
+        (payload,) = con.execute("SELECT payload FROM contacts WHERE id = ?", (ids[i],)).fetchone()
+        record = json.loads(payload)
+        country = people.country[p]
+        if rng.random() < 0.5:
+            people.mobile[p] = mobile_numbers(rng, country, 1)[0]
+            record["phone"] = format_phone(country, people.mobile[p], "intl")
+        else:
+            (street,), (city,), (postcode,) = street_address(rng, ctx.pools[people.locale[p]], 1)
+            people.old_street[p], people.old_city[p], people.old_postcode[p] = (
+                people.street[p], people.city[p], people.postcode[p])
+            people.street[p], people.city[p], people.postcode[p] = street, city, postcode
+            people.moved_at[p] = t
+            record.update(street=street, city=city, postcode=postcode)
+        record["updated_at"] = clock.fmt_one(t)
+        con.execute("UPDATE contacts SET payload = ?, updated_at = ? WHERE id = ?",
+                    (json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+                     record["updated_at"], ids[i]))

@@ -28,10 +28,10 @@ def mobile_numbers(rng: np.random.Generator, country: str, n: int) -> list[str]:
         area = rng.integers(201, 990, size=n)
         exch = rng.integers(200, 1000, size=n)
         return [f"{a}{e}{r}" for a, e, r in zip(area, exch, _digits(rng, n, 4), strict=True)]
-    prefixes = _MOBILE_PREFIX[country]
+    prefixes = _MOBILE_PREFIX[country]  # all of one length per country
     picks = rng.integers(0, len(prefixes), size=n)
-    return [prefixes[p] + _digits(rng, 1, _NSN_LEN[country] - len(prefixes[p]))[0]
-            for p in picks]
+    rest = _digits(rng, n, _NSN_LEN[country] - len(prefixes[0]))
+    return [prefixes[p] + r for p, r in zip(picks, rest, strict=True)]
 
 
 def landline_numbers(rng: np.random.Generator, country: str, n: int) -> list[str]:

@@ -58,9 +58,9 @@ class People:
     def __len__(self) -> int:
         return len(self.person_id)
 
-    def active_until(self) -> np.ndarray:
-        """When each person stops producing events: churn date or the end of history."""
-        return np.where(self.churned_at >= 0, self.churned_at, clock.NOW)
+    def active_until(self, now: int = clock.NOW) -> np.ndarray:
+        """When each person stops producing events: churn date, else ``now``."""
+        return np.where(self.churned_at >= 0, self.churned_at, now)
 
     def is_zh(self) -> np.ndarray:
         return self.locale == ZH
@@ -97,7 +97,8 @@ class People:
                              for v, c in zip(df[col], df["country"], strict=True)], dtype=object)
 
         def secs(col: str) -> np.ndarray:
-            return df[col].cast(pl.Datetime("ms")).dt.epoch("s").fill_null(-1).to_numpy()
+            # A copy: advance() edits these in place, and zero-copy views are read-only.
+            return np.array(df[col].cast(pl.Datetime("ms")).dt.epoch("s").fill_null(-1))
 
         locale_of = {loc: i for i, (loc, *_rest) in enumerate(LOCALES)}
         return cls(
@@ -118,7 +119,7 @@ class People:
         return People(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
 
-def _street_address(rng: np.random.Generator, pool: LocalePool, n: int) -> tuple[list, list, list]:
+def street_address(rng: np.random.Generator, pool: LocalePool, n: int) -> tuple[list, list, list]:
     names = pool.streets[rng.integers(0, len(pool.streets), n)]
     numbers = rng.integers(1, 300, n)
     if pool.locale == "zh_CN":
@@ -197,8 +198,8 @@ def build_people(n: int, rng: np.random.Generator, pools: list[LocalePool],
         la = rng.integers(0, len(pool.last), len(idx))
         first[idx], first_latin[idx] = pool.first[fi], pool.first_latin[fi]
         last[idx], last_latin[idx] = pool.last[la], pool.last_latin[la]
-        street[idx], city[idx], postcode[idx] = _street_address(rng, pool, len(idx))
-        old = _street_address(rng, pool, len(idx))
+        street[idx], city[idx], postcode[idx] = street_address(rng, pool, len(idx))
+        old = street_address(rng, pool, len(idx))
         old_street[idx], old_city[idx], old_postcode[idx] = old
         mobile[idx] = mobile_numbers(rng, pool.country, len(idx))
 

@@ -93,7 +93,6 @@ def crm_server(
 ) -> None:
     """Serve the simulated CRM REST API in the foreground."""
     from demo.crm_server import CrmServer
-
     from hub.settings import HubPaths
 
     world = HubPaths.from_env().world

@@ -19,6 +19,8 @@ def run_pipeline(selection: str = "*") -> bool:
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance, asset_selection=sorted(keys), raise_on_error=False,
+            # Naming the logger in run config swaps Dagster's verbose console for one line per step.
+            run_config={"loggers": {"console": {}}},
             tags={"launched_by": "hub run"},
         )
     status = "succeeded" if result.success else "FAILED"

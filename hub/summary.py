@@ -6,6 +6,7 @@ import duckdb
 
 from hub.settings import HubPaths
 from warehouse import delta_store
+from warehouse.dbt_plugin import register_udfs
 
 
 def table_counts(paths: HubPaths) -> dict[str, int]:
@@ -26,7 +27,7 @@ def quarantine_counts(paths: HubPaths) -> dict[str, dict[str, int]]:
     for table in sorted(p for p in paths.quarantine.iterdir() if delta_store.exists(p)):
         con = duckdb.connect()
         delta_store.register(con, "q", table)
-        rows = con.sql("select _entity || ' / ' || _rule, count(*) from q group by all order by 1").fetchall()
+        rows = con.execute("select _entity || ' / ' || _rule, count(*) from q group by all order by 1").fetchall()
         out[table.name] = {k: v for k, v in rows}
     return out
 
@@ -35,12 +36,13 @@ def warehouse_counts(paths: HubPaths) -> dict[str, int]:
     if not paths.warehouse_db.exists():
         return {}
     with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:
-        tables = con.sql(
+        register_udfs(con)  # staging views call the hub's standardisation UDFs
+        tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema not like 'bronze_%' and table_schema not in ('information_schema', 'pg_catalog') "
             "order by 1, 2"
         ).fetchall()
-        return {f"{s}.{t}": con.sql(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in tables}
+        return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in tables}
 
 
 def print_summary(paths: HubPaths | None = None) -> None:

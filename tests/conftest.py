@@ -15,3 +15,13 @@ def hub_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HubPaths:
     root.mkdir()
     monkeypatch.setenv("HUB_DATA_DIR", str(root))
     return HubPaths(root)
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded 300-person world, generated once per session; tests must not modify it."""
+    from demo import world
+
+    root = tmp_path_factory.mktemp("world") / "world"
+    world.generate(root, people=300, seed=7)
+    return root

@@ -26,7 +26,7 @@
 
 {% macro full_name(first, last) -%}
     case
-        when regexp_matches(coalesce({{ last }}, '') || coalesce({{ first }}, ''), '[\u4e00-\u9fff]')
+        when regexp_matches(coalesce({{ last }}, '') || coalesce({{ first }}, ''), '[\x{4e00}-\x{9fff}]')
             then nullif(coalesce({{ last }}, '') || coalesce({{ first }}, ''), '')
         else nullif(trim(coalesce({{ first }}, '') || ' ' || coalesce({{ last }}, '')), '')
     end

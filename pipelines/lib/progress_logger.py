@@ -50,6 +50,6 @@ class ProgressHandler(logging.Handler):
 
 @dg.logger(description="Concise progress: one line per step, materialisation and failed check.")
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    logger = logging.Logger("hub", level=logging.INFO)
+    logger = logging.Logger("hub", level=logging.DEBUG)  # step events arrive at DEBUG
     logger.addHandler(ProgressHandler())
     return logger

@@ -3,6 +3,7 @@
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ INVOICES_DDL = """create table invoices (invoice_no text primary key, order_no t
     invoice_date text, amount {amount_type}, currency text, paid_at text, updated_at text)"""
 
 
-def _sqlite(tmp_path) -> sa.Engine:  # noqa: ANN001
+def _sqlite(tmp_path: Path) -> sa.Engine:
     return sa.create_engine(f"sqlite:///{tmp_path / 'erp.sqlite'}")
 
 
@@ -71,7 +72,7 @@ def _check_incremental_pull(hub_paths: HubPaths, engine: sa.Engine) -> None:
     assert versions == [10.0, 99.0]
 
 
-def test_sqlite_incremental_pull_by_keyset_watermark(hub_paths: HubPaths, tmp_path) -> None:  # noqa: ANN001
+def test_sqlite_incremental_pull_by_keyset_watermark(hub_paths: HubPaths, tmp_path: Path) -> None:
     engine = _sqlite(tmp_path)
     with engine.begin() as conn:
         conn.execute(sa.text(INVOICES_DDL.format(amount_type="real")))
@@ -85,7 +86,7 @@ def test_postgres_incremental_pull_by_keyset_watermark(hub_paths: HubPaths, post
     _check_incremental_pull(hub_paths, postgres)
 
 
-def test_wrong_type_in_sqlite_goes_to_quarantine_and_watermark_moves_on(hub_paths: HubPaths, tmp_path) -> None:  # noqa: ANN001
+def test_wrong_type_in_sqlite_goes_to_quarantine_and_watermark_moves_on(hub_paths: HubPaths, tmp_path: Path) -> None:
     engine = _sqlite(tmp_path)
     with engine.begin() as conn:
         conn.execute(sa.text(INVOICES_DDL.format(amount_type="real")))
@@ -99,7 +100,7 @@ def test_wrong_type_in_sqlite_goes_to_quarantine_and_watermark_moves_on(hub_path
     assert pull_erp(hub_paths, engine, ERP_INVOICES).rows_in == 0
 
 
-def test_composite_key_watermark(hub_paths: HubPaths, tmp_path) -> None:  # noqa: ANN001
+def test_composite_key_watermark(hub_paths: HubPaths, tmp_path: Path) -> None:
     engine = _sqlite(tmp_path)
     with engine.begin() as conn:
         conn.execute(sa.text("create table order_lines (order_no text, line_no integer, sku text, quantity integer, "

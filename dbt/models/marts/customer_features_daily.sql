@@ -1,0 +1,125 @@
+{#- Point-in-time features per customer and as_of_date. A row for as_of_date D describes the
+    customer as known at the START of D: only events with ts < D count, so joining it to anything
+    that happens on or after D cannot leak. Built incrementally per day partition: Dagster passes
+    the partition range as vars features_start/features_end and the rows of those days are
+    replaced (delete+insert on as_of_date). Without vars, a first build covers all history and
+    later builds add the latest day. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='as_of_date',
+    on_schema_change='append_new_columns',
+    tags=['gold', 'daily_partitioned'],
+    post_hook=["{{ gold_main_view() }}"],
+) }}
+{%- set start = var('features_start', none) -%}
+{%- set end = var('features_end', none) -%}
+{%- set daily_days = var('features_daily_days', 90) -%}
+{%- set cadence = var('features_history_cadence_days', 7) -%}
+
+with activity as (
+    select * from {{ ref('int_customer_activity_daily') }}
+),
+
+bounds as (
+    -- The horizon is the day after the latest event: the last as_of_date with complete data.
+    select min(day) + 1 as first_as_of, max(day) + 1 as horizon from activity
+),
+
+spine_days as (
+    {{ gold_spine_days(
+        'bounds',
+        ("'" ~ start ~ "'") if start else ('horizon' if is_incremental() else 'first_as_of'),
+        ("'" ~ end ~ "'") if end else 'horizon',
+        daily_days, cadence) | indent(4) }}
+),
+
+customers as (
+    select customer_id, min(first_day) as first_day
+    from activity
+    group by customer_id
+),
+
+spine as (
+    select
+        customers.customer_id,
+        spine_days.as_of_date,
+        customers.first_day,
+        spine_days.as_of_date - 7 as as_of_7,
+        spine_days.as_of_date - 30 as as_of_30,
+        spine_days.as_of_date - 90 as as_of_90
+    from spine_days
+    inner join customers on customers.first_day < spine_days.as_of_date
+),
+
+features as (
+    select
+        spine.customer_id,
+        spine.as_of_date,
+        -- RFM and tenure
+        {{ gold_days('spine.as_of_date', 'spine.first_day') }} as tenure_days,
+        {{ gold_days('spine.as_of_date', 'known.last_activity_day') }} as recency_days,
+        {{ gold_days('spine.as_of_date', 'known.last_order_day') }} as days_since_last_order,
+        {{ gold_life('orders') }} as orders_lifetime,
+        {{ gold_life('invoice_amount_eur') }} as revenue_lifetime_eur,
+        {{ gold_ratio(gold_life('order_amount_eur'), gold_life('orders_valued')) }} as avg_order_value_eur,
+        {{ gold_win('invoice_amount_eur', 30) }} as revenue_30d_eur,
+        {{ gold_win('invoice_amount_eur', 90) }} as revenue_90d_eur,
+        -- activity per source over 7, 30 and 90 days
+        {%- for metric in ['activities', 'crm_activities', 'orders', 'social_posts', 'iot_readings'] %}
+        {%- set name = 'erp_orders' if metric == 'orders' else metric %}
+        {%- for w in [7, 30, 90] %}
+        {{ gold_win(metric, w) }} as {{ name }}_{{ w }}d,
+        {%- endfor %}
+        {%- endfor %}
+        {{ gold_ratio('3 * ' ~ gold_win('activities', 30), gold_win('activities', 90)) }} as activity_trend_30d_vs_90d,
+        -- support and complaints
+        {{ gold_win('tickets', 30) }} as tickets_30d,
+        {{ gold_win('tickets', 90) }} as tickets_90d,
+        {{ gold_life('tickets') }} as tickets_lifetime,
+        {{ gold_days('spine.as_of_date', 'known.last_ticket_day') }} as days_since_last_ticket,
+        {{ gold_ratio(gold_win('tickets', 90), gold_win('crm_activities', 90)) }} as ticket_share_90d,
+        -- IoT usage, anomalies and silence
+        {{ gold_life('devices_registered') }} as devices_registered,
+        {%- for w in [7, 30, 90] %}
+        {{ gold_ratio(gold_win('usage_min_sum', w), gold_win('usage_n', w)) }} as usage_min_avg_{{ w }}d,
+        {%- endfor %}
+        {{ gold_ratio(gold_ratio(gold_win('usage_min_sum', 7), gold_win('usage_n', 7)),
+                      gold_ratio(gold_win('usage_min_sum', 90), gold_win('usage_n', 90))) }} as usage_trend_7d_vs_90d,
+        {{ gold_ratio(gold_win('power_w_sum', 30), gold_win('power_n', 30)) }} as power_w_avg_30d,
+        {{ gold_win('alerts', 30) }} as device_alerts_30d,
+        {{ gold_win('alerts', 90) }} as device_alerts_90d,
+        {{ gold_ratio(gold_win('alerts', 90), gold_win('iot_readings', 90)) }} as alert_rate_90d,
+        {{ gold_days('spine.as_of_date', 'known.last_telemetry_day') }} as days_since_last_telemetry,
+        -- social sentiment, rolling
+        {{ gold_ratio(gold_win('sentiment_sum', 30), gold_win('sentiment_n', 30)) }} as sentiment_avg_30d,
+        {{ gold_ratio(gold_win('sentiment_sum', 90), gold_win('sentiment_n', 90)) }} as sentiment_avg_90d,
+        {{ gold_ratio(gold_life('sentiment_sum'), gold_life('sentiment_n')) }} as sentiment_avg_lifetime,
+        {{ gold_win('negative_posts', 30) }} as negative_posts_30d,
+        {{ gold_win('negative_posts', 90) }} as negative_posts_90d,
+        {{ gold_win('reactions', 30) }} as social_reactions_30d,
+        -- opportunities and how long they stay in each stage
+        {{ gold_life('opps_opened') }} - {{ gold_life('opps_closed') }} as open_opportunities,
+        {{ gold_ratio(
+            '(' ~ gold_life('opps_opened') ~ ' - ' ~ gold_life('opps_closed') ~ ') * date_diff(\'day\', date \'1970-01-01\', spine.as_of_date) - ('
+                ~ gold_life('opps_opened_dayno') ~ ' - ' ~ gold_life('opps_closed_dayno') ~ ')',
+            gold_life('opps_opened') ~ ' - ' ~ gold_life('opps_closed')) }} as open_opportunity_avg_age_days,
+        {{ gold_life('opps_won') }} as opportunities_won_lifetime,
+        {{ gold_life('won_amount_eur') }} as won_amount_lifetime_eur,
+        {{ gold_ratio(gold_life('opps_won_days'), gold_life('opps_won')) }} as avg_days_to_close_won,
+        {{ gold_ratio(gold_life('opps_closed_days'), gold_life('opps_closed')) }} as avg_days_to_close,
+        -- payments
+        {{ gold_win('invoices', 90) }} as invoices_90d,
+        {{ gold_life('invoices') }} - {{ gold_life('invoices_paid') }} as unpaid_invoices,
+        {{ gold_ratio(gold_life('days_to_pay'), gold_life('invoices_paid')) }} as avg_days_to_pay
+    from spine
+    asof left join activity as known
+        on spine.customer_id = known.customer_id and spine.as_of_date > known.day
+    {%- for w in [7, 30, 90] %}
+    asof left join activity as w{{ w }}
+        on spine.customer_id = w{{ w }}.customer_id and spine.as_of_{{ w }} > w{{ w }}.day
+    {%- endfor %}
+)
+
+select * from features
+order by as_of_date, customer_id

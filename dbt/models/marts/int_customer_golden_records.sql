@@ -1,0 +1,40 @@
+{#- Golden record per customer: the survivorship rules in survivorship.yml (config.meta) become
+    one "pick the winning record" CTE per attribute group. -#}
+{%- set rules = (config.get('meta') or {}).get('survivorship') or {} -%}
+{%- if execute and not rules -%}
+    {{ exceptions.raise_compiler_error("int_customer_golden_records: no survivorship rules in survivorship.yml") }}
+{%- endif -%}
+
+with identity as (
+    select source, source_record_id, customer_id
+    from {{ ref('int_identity_current') }}
+),
+
+records as (
+    select
+        identity.customer_id,
+        person.*
+    from {{ ref('int_person_records') }} as person
+    inner join identity using (source, source_record_id)
+),
+
+customers as (
+    select distinct customer_id from identity
+){% for group, spec in rules.items() %},
+
+{{ group }}_winner as (
+    {{ gold_survivor('records', group, spec) }}
+){% endfor %}
+
+select
+    customers.customer_id
+    {%- for group, spec in rules.items() %}
+    {%- for c in spec['columns'] %},
+    {{ group }}_winner.{{ c }}
+    {%- endfor %},
+    {{ group }}_winner.{{ group }}_source
+    {%- endfor %}
+from customers
+{%- for group in rules %}
+left join {{ group }}_winner using (customer_id)
+{%- endfor %}

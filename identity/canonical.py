@@ -1,0 +1,242 @@
+"""Canonical person records (DESIGN §4): read any CSV, Parquet or DuckDB table, validate, standardise.
+
+Bad input never raises a traceback at the user. Problems that make the input unusable
+(no file, unreadable file, no ``source``/``source_record_id`` column) raise
+``CanonicalInputError`` with a sentence saying what is wrong. Problems in single values
+(an unparseable date, an invalid email) turn the value into null and are counted in the
+``LoadReport``, so a run says "birth_date: 12 unparseable values set to null" and goes on.
+
+Standardisation is vectorised in Polars; only values that are not already in standard form
+(an email with capitals, a phone not in E.164) go through the Python parsers in
+``identity.standardise``, once per distinct value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from identity import standardise
+
+CANONICAL_COLUMNS = (
+    "source", "source_record_id", "first_name", "last_name", "full_name", "birth_date",
+    "email", "phone", "street", "city", "postcode", "country", "national_id", "company",
+)
+REQUIRED = ("source", "source_record_id")
+DEFAULT_DUCKDB_TABLE = "intermediate.int_person_records"
+# Headers people commonly use for canonical columns; matched after lower-casing.
+ALIASES = {
+    "dob": "birth_date", "date_of_birth": "birth_date", "birthdate": "birth_date",
+    "surname": "last_name", "family_name": "last_name", "given_name": "first_name",
+    "forename": "first_name", "name": "full_name", "zip": "postcode", "zip_code": "postcode",
+    "postal_code": "postcode", "mobile": "phone", "phone_number": "phone", "e_mail": "email",
+    "id": "source_record_id", "record_id": "source_record_id",
+}
+COUNTRY_NAMES = {
+    "GERMANY": "DE", "DEUTSCHLAND": "DE", "CHINA": "CN", "中国": "CN", "USA": "US",
+    "UNITED STATES": "US", "UK": "GB", "UNITED KINGDOM": "GB", "GREAT BRITAIN": "GB",
+}
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d")
+_EMAIL_OK = r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$"
+_E164_OK = r"^\+[1-9][0-9]{6,14}$"
+
+
+class CanonicalInputError(ValueError):
+    """The input cannot be used at all; the message says why in one sentence."""
+
+
+@dataclass
+class LoadReport:
+    rows_read: int = 0
+    rows_kept: int = 0
+    warnings: Counter[str] = field(default_factory=Counter)
+    ignored_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+
+    def warn(self, message: str, count: int) -> None:
+        if count:
+            self.warnings[message] += int(count)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(self.warnings.values())
+
+    def lines(self) -> list[str]:
+        out = [f"{self.rows_read:,} rows read, {self.rows_kept:,} records kept"]
+        if self.missing_columns:
+            out.append(f"columns not present (treated as empty): {', '.join(self.missing_columns)}")
+        if self.ignored_columns:
+            out.append(f"columns ignored (not canonical): {', '.join(self.ignored_columns)}")
+        out += [f"warning: {msg}: {n:,}" for msg, n in sorted(self.warnings.items())]
+        return out
+
+
+def read_input(path: Path | str, table: str | None = None) -> pl.DataFrame:
+    """The raw rows of a CSV, Parquet or DuckDB file, all columns as given."""
+    path = Path(path)
+    if not path.exists():
+        raise CanonicalInputError(f"{path}: no such file")
+    if path.is_dir():
+        raise CanonicalInputError(f"{path}: is a folder; give a CSV, Parquet or DuckDB file")
+    if path.stat().st_size == 0:
+        raise CanonicalInputError(f"{path}: the file is empty (not even a header row)")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv", ".txt"):
+            return pl.read_csv(path, infer_schema=False, encoding="utf8-lossy",
+                               separator="\t" if suffix == ".tsv" else ",",
+                               truncate_ragged_lines=True, quote_char='"')
+        if suffix in (".parquet", ".pq"):
+            return pl.read_parquet(path)
+        if suffix in (".duckdb", ".db"):
+            return _read_duckdb(path, table or DEFAULT_DUCKDB_TABLE)
+    except CanonicalInputError:
+        raise
+    except Exception as exc:  # any reader error becomes one clear sentence
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CanonicalInputError(f"{path}: cannot read as {suffix[1:].upper()}: {first}") from exc
+    raise CanonicalInputError(
+        f"{path}: unsupported file type '{suffix}'; use .csv, .parquet or .duckdb")
+
+
+def _read_duckdb(path: Path, table: str) -> pl.DataFrame:
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            return con.sql(f"select * from {table}").pl()
+        except duckdb.CatalogException as exc:
+            raise CanonicalInputError(f"{path}: no table {table}") from exc
+
+
+def to_canonical(raw: pl.DataFrame, report: LoadReport | None = None) -> tuple[pl.DataFrame, LoadReport]:
+    """Canonical columns, standardised values, one row per (source, source_record_id)."""
+    report = report or LoadReport()
+    report.rows_read = raw.height
+    df = _rename(raw, report)
+    for col in REQUIRED:
+        if col not in df.columns:
+            raise CanonicalInputError(
+                f"required column '{col}' is missing (found: {', '.join(raw.columns) or 'none'})")
+    df = df.select([_as_text(df, c) if c in df.columns else pl.lit(None, pl.String).alias(c)
+                    for c in CANONICAL_COLUMNS])
+    df = df.with_columns([_clean(c) for c in CANONICAL_COLUMNS])
+    missing_key = df.filter(pl.col("source").is_null() | pl.col("source_record_id").is_null())
+    report.warn("rows without source or source_record_id dropped", missing_key.height)
+    df = df.filter(pl.col("source").is_not_null() & pl.col("source_record_id").is_not_null())
+    before = df.height
+    df = df.unique(subset=list(REQUIRED), keep="first", maintain_order=True)
+    report.warn("duplicate (source, source_record_id) rows dropped", before - df.height)
+    df = _standardise(df, report)
+    report.rows_kept = df.height
+    return df, report
+
+
+def load(path: Path | str, table: str | None = None) -> tuple[pl.DataFrame, LoadReport]:
+    return to_canonical(read_input(path, table))
+
+
+def _rename(raw: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
+    mapping: dict[str, str] = {}
+    for col in raw.columns:
+        key = col.strip().lower().replace(" ", "_").replace("-", "_")
+        key = key if key in CANONICAL_COLUMNS else ALIASES.get(key, key)
+        if key in CANONICAL_COLUMNS and key not in mapping.values():
+            mapping[col] = key
+        else:
+            report.ignored_columns.append(col)
+    report.missing_columns = [c for c in CANONICAL_COLUMNS
+                              if c not in mapping.values() and c not in REQUIRED]
+    return raw.select(list(mapping)).rename(mapping)
+
+
+def _as_text(df: pl.DataFrame, col: str) -> pl.Expr:
+    dtype = df.schema[col]
+    if dtype == pl.String:
+        return pl.col(col)
+    if dtype.is_temporal():
+        return pl.col(col).cast(pl.Date, strict=False).cast(pl.String).alias(col)
+    if dtype.is_float():  # a phone read as float would print as 4.9e12
+        return pl.col(col).cast(pl.Int64, strict=False).cast(pl.String).alias(col)
+    if dtype.is_nested() or dtype == pl.Object:
+        return pl.lit(None, pl.String).alias(col)
+    return pl.col(col).cast(pl.String, strict=False).alias(col)
+
+
+def _clean(col: str) -> pl.Expr:
+    """NFKC (full-width to ASCII), single spaces, trimmed; blanks become null."""
+    text = (pl.col(col).str.normalize("NFKC").str.replace_all(r"\s+", " ").str.strip_chars())
+    return pl.when(text == "").then(None).otherwise(text).alias(col)
+
+
+def _standardise(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
+    df = _dates(df, report)
+    df = _emails(df, report)
+    df = _countries(df, report)
+    df = _phones(df, report)
+    nid = pl.col("national_id").str.to_uppercase().str.replace_all(r"[\s.\-/]", "")
+    bad_nid = df.select((pl.col("national_id").is_not_null()
+                         & ~nid.str.contains(r"^[0-9A-Z]{4,24}$")).sum()).item()
+    report.warn("national_id: invalid values set to null", bad_nid)
+    return df.with_columns(
+        pl.when(nid.str.contains(r"^[0-9A-Z]{4,24}$")).then(nid).otherwise(None)
+        .alias("national_id"))
+
+
+def _dates(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
+    text = pl.col("birth_date").str.slice(0, 10)
+    parsed = pl.coalesce([text.str.to_date(f, strict=False) for f in DATE_FORMATS])
+    df = df.with_columns(parsed.alias("_dob"))
+    unparsed = df.select((pl.col("birth_date").is_not_null() & pl.col("_dob").is_null()).sum()).item()
+    report.warn("birth_date: unparseable values set to null", unparsed)
+    today = dt.date.today()
+    implausible = (pl.col("_dob") < dt.date(1900, 1, 1)) | (pl.col("_dob") > today)
+    report.warn("birth_date: implausible dates (before 1900 or in the future) set to null",
+                df.select(implausible.sum()).item() or 0)
+    return df.with_columns(
+        pl.when(implausible).then(None).otherwise(pl.col("_dob")).alias("birth_date")
+    ).drop("_dob")
+
+
+def _emails(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
+    lowered = pl.col("email").str.to_lowercase()
+    df = df.with_columns(pl.when(lowered.str.contains(_EMAIL_OK)).then(lowered)
+                         .otherwise(None).alias("_email"))
+    odd = df.filter(pl.col("email").is_not_null() & pl.col("_email").is_null())["email"].unique()
+    fixed = {v: standardise.email(v) for v in odd.to_list()}
+    if fixed:
+        df = df.with_columns(pl.coalesce(
+            "_email", pl.col("email").replace_strict(fixed, default=None, return_dtype=pl.String)
+        ).alias("_email"))
+    report.warn("email: invalid addresses set to null", df.select(
+        (pl.col("email").is_not_null() & pl.col("_email").is_null()).sum()).item())
+    return df.with_columns(pl.col("_email").alias("email")).drop("_email")
+
+
+def _countries(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
+    upper = pl.col("country").str.to_uppercase()
+    iso = pl.when(upper.str.contains(r"^[A-Z]{2}$")).then(upper).otherwise(
+        upper.replace_strict(COUNTRY_NAMES, default=None, return_dtype=pl.String))
+    bad = df.select((pl.col("country").is_not_null() & iso.is_null()).sum()).item()
+    report.warn("country: not an ISO-3166 code, set to null", bad)
+    return df.with_columns(iso.alias("country"))
+
+
+def _phones(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
+    ok = pl.col("phone").str.contains(_E164_OK)
+    odd = (df.filter(pl.col("phone").is_not_null() & ~ok)
+           .select("phone", "country").unique())
+    if odd.height:
+        odd = odd.with_columns(pl.Series("_e164", [
+            standardise.phone_e164(p, c) for p, c in odd.iter_rows()], dtype=pl.String))
+        df = df.join(odd, on=["phone", "country"], how="left", nulls_equal=True)
+    else:
+        df = df.with_columns(pl.lit(None, pl.String).alias("_e164"))
+    df = df.with_columns(pl.when(ok).then(pl.col("phone")).otherwise(pl.col("_e164")).alias("_e164"))
+    report.warn("phone: unparseable numbers set to null", df.select(
+        (pl.col("phone").is_not_null() & pl.col("_e164").is_null()).sum()).item())
+    return df.with_columns(pl.col("_e164").alias("phone")).drop("_e164")

@@ -1,0 +1,178 @@
+"""Deterministic evidence and merge protection.
+
+An exact match on an email, phone or national ID is strong evidence, but only while the
+identifier belongs to one person. A ``team@`` mailbox, a shop's phone, a family address or
+a household's landline is carried by several people; used as evidence it would chain them
+into one customer. So before matching, every identifier is checked:
+
+- against the blocklist (``config/identity.yaml``), and
+- for cardinality: more than ``max_records_per_identifier`` records, or records that
+  plainly belong to more than ``max_people_per_identifier`` people (first names or birth
+  dates that conflict, not merely differ by a typo, nickname or swap).
+
+Shared identifiers are removed from the matching input (they never score and never block)
+and are listed, with the reason, for ``explain`` and the quality report.
+
+Stewards can also state facts: ``must_link`` and ``cannot_link`` pairs, kept as CSV files
+(or a Delta table) in the overrides folder and honoured on every run.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from identity.settings import IdentityConfig
+
+IDENTIFIERS = ("email", "phone", "national_id")
+# Columns derived from an identifier are removed with it.
+DERIVED = {"email": ("email_local",), "phone": ("phone_last8",), "national_id": ()}
+OVERRIDE_COLUMNS = ("rule", "source_l", "source_record_id_l", "source_r", "source_record_id_r")
+RULES = ("must_link", "cannot_link")
+
+
+def name_conflict_sql(a: str, b: str) -> str:
+    """True when two records' first names cannot be the same person's."""
+    return f"""(
+        {a}.first_name is not null and {b}.first_name is not null
+        and {a}.first_name <> {b}.first_name
+        and len(list_intersect({a}.first_name_forms, {b}.first_name_forms)) = 0
+        and jaro_winkler_similarity({a}.first_name, {b}.first_name) < 0.85
+        and damerau_levenshtein({a}.first_name, {b}.first_name) > 1
+        and not ({a}.first_name = {b}.last_name or {a}.last_name = {b}.first_name)
+        and not (length({a}.first_name) = 1 and starts_with({b}.first_name, {a}.first_name))
+        and not (length({b}.first_name) = 1 and starts_with({a}.first_name, {b}.first_name))
+    )"""
+
+
+def dob_conflict_sql(a: str, b: str) -> str:
+    """True when two birth dates differ by more than a day/month swap or one typed digit."""
+    return f"""(
+        {a}.dob is not null and {b}.dob is not null and {a}.dob <> {b}.dob
+        and not (year({a}.dob) = year({b}.dob) and month({a}.dob) = day({b}.dob)
+                 and day({a}.dob) = month({b}.dob))
+        and damerau_levenshtein(cast({a}.dob as varchar), cast({b}.dob as varchar)) > 1
+    )"""
+
+
+def find_shared(features: pl.DataFrame, config: IdentityConfig) -> pl.DataFrame:
+    """One row per shared identifier: kind, value, n_records, n_people, reason."""
+    con = duckdb.connect()
+    con.register("f", features.select(
+        "uid", "first_name", "last_name", "first_name_forms", "dob", *IDENTIFIERS))
+    ids = " union all ".join(
+        f"select '{k}' as kind, {k} as value, uid, first_name, last_name, first_name_forms, dob "
+        f"from f where {k} is not null" for k in IDENTIFIERS)
+    limit = config.max_records_per_identifier
+    rows = con.sql(f"""
+        with ids as ({ids}),
+        sizes as (select kind, value, count(*) as n_records from ids group by all),
+        grouped as (
+            select ids.* from ids join sizes using (kind, value)
+            where n_records between 2 and {limit}
+        ),
+        conflicts as (
+            select a.kind, a.value, a.uid as uid_a, b.uid as uid_b
+            from grouped a join grouped b
+              on a.kind = b.kind and a.value = b.value and a.uid < b.uid
+            where {name_conflict_sql("a", "b")} or {dob_conflict_sql("a", "b")}
+        ),
+        involved as (
+            select kind, value, uid_a as uid from conflicts
+            union select kind, value, uid_b from conflicts
+        ),
+        -- People behind a shared identifier: distinct first names among the records that
+        -- conflict (at least two, since a conflict needs two people).
+        people as (
+            select i.kind, i.value,
+                   greatest(2, count(distinct coalesce(g.first_name, cast(g.uid as varchar))))
+                   as n_people
+            from involved i join grouped g using (kind, value, uid)
+            group by all
+        )
+        select s.kind, s.value, s.n_records, coalesce(p.n_people, 1) as n_people
+        from sizes s left join people p using (kind, value)
+        where s.n_records > {limit} or p.n_people is not null
+    """).pl()
+    candidates = features.select(
+        *[pl.col(k).drop_nulls().unique().implode() for k in IDENTIFIERS]).row(0, named=True)
+    blocked = []
+    for kind in IDENTIFIERS:
+        patterns = [re.compile(p) for p in config.blocklist.get(kind, ())]
+        if patterns:
+            hits = [v for v in candidates[kind] if any(p.search(v) for p in patterns)]
+            blocked += [(kind, v) for v in hits]
+    blocked_df = pl.DataFrame(blocked, schema={"kind": pl.String, "value": pl.String},
+                              orient="row")
+    rows = rows.with_columns(
+        pl.when(pl.col("n_records") > limit).then(pl.lit("cardinality"))
+        .when(pl.col("n_people") > config.max_people_per_identifier).then(pl.lit("people"))
+        .otherwise(None).alias("reason"))
+    rows = rows.filter(pl.col("reason").is_not_null())
+    counts = (features.select(*IDENTIFIERS).unpivot(variable_name="kind", value_name="value")
+              .drop_nulls().group_by("kind", "value").len("n_records"))
+    blocked_df = (blocked_df.join(counts, on=["kind", "value"], how="left")
+                  .with_columns(pl.col("n_records").cast(pl.Int64), pl.lit(None, pl.Int64)
+                                .alias("n_people"), pl.lit("blocklist").alias("reason")))
+    out = pl.concat([rows.with_columns(pl.col("n_records").cast(pl.Int64),
+                                       pl.col("n_people").cast(pl.Int64)), blocked_df])
+    return out.unique(subset=["kind", "value"], keep="last").sort("kind", "value")
+
+
+def without_shared(features: pl.DataFrame, shared: pl.DataFrame) -> pl.DataFrame:
+    """The features with every shared identifier (and what derives from it) set to null."""
+    out = features
+    for kind in IDENTIFIERS:
+        values = shared.filter(pl.col("kind") == kind)["value"]
+        if values.is_empty():
+            continue
+        hit = pl.col(kind).is_in(values.implode())
+        out = out.with_columns(
+            [pl.when(hit).then(None).otherwise(pl.col(c)).alias(c) for c in (kind, *DERIVED[kind])])
+    return out
+
+
+def load_overrides(folder: Path | None) -> pl.DataFrame:
+    """Steward overrides from ``*.csv`` files (or a Delta table) in ``folder``."""
+    empty = pl.DataFrame(schema={c: pl.String for c in OVERRIDE_COLUMNS})
+    if folder is None or not folder.exists():
+        return empty
+    frames = []
+    if (folder / "_delta_log").is_dir():
+        from warehouse import delta_store
+
+        table = delta_store.read(folder)
+        if table is not None:
+            frames.append(pl.from_arrow(table))
+    for path in sorted(folder.glob("*.csv")):
+        frames.append(pl.read_csv(path, infer_schema=False))
+    if not frames:
+        return empty
+    frames = [f for f in frames if isinstance(f, pl.DataFrame)]
+    for f in frames:
+        missing = [c for c in OVERRIDE_COLUMNS if c not in f.columns]
+        if missing:
+            raise ValueError(f"overrides in {folder} lack column(s): {', '.join(missing)}")
+    df = pl.concat([f.select(OVERRIDE_COLUMNS) for f in frames])
+    df = df.with_columns(pl.col(c).str.strip_chars() for c in OVERRIDE_COLUMNS)
+    bad = df.filter(~pl.col("rule").is_in(RULES))
+    if bad.height:
+        raise ValueError(f"overrides in {folder}: unknown rule(s) {bad['rule'].unique().to_list()}"
+                         f"; use {' or '.join(RULES)}")
+    return df.unique(maintain_order=True)
+
+
+def override_pairs(overrides: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    """Overrides as (rule, uid_l, uid_r); pairs naming unknown records are dropped."""
+    lookup = keys.select("source", "source_record_id", "uid")
+    out = (overrides
+           .join(lookup.rename({"source": "source_l", "source_record_id": "source_record_id_l",
+                                "uid": "uid_l"}), on=["source_l", "source_record_id_l"])
+           .join(lookup.rename({"source": "source_r", "source_record_id": "source_record_id_r",
+                                "uid": "uid_r"}), on=["source_r", "source_record_id_r"]))
+    return out.select("rule", pl.min_horizontal("uid_l", "uid_r").alias("uid_l"),
+                      pl.max_horizontal("uid_l", "uid_r").alias("uid_r")).filter(
+        pl.col("uid_l") != pl.col("uid_r")).unique(maintain_order=True)

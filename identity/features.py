@@ -1,0 +1,164 @@
+"""Matching features from canonical records: the columns Splink compares and blocks on.
+
+Names become Latin keys (German umlauts transliterated, accents dropped, Chinese
+characters turned into toneless pinyin), so 王伟, "Wang Wei" and "WANG Wei" share keys,
+while ``name_hanzi`` keeps the characters so that an exact match in characters still
+counts for more than a pinyin match (homophones share pinyin). A full name alone is
+split into first and last name ("Last, First", "LAST First", "First Last", 张建军).
+Nicknames map to their formal names through ``config/nicknames.yaml``.
+
+Everything is vectorised in Polars except what needs a dictionary or pypinyin, which
+runs once per distinct value.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache, lru_cache
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from identity import standardise
+
+CONFIG_DIR = Path(__file__).parent / "config"
+# Splink compares these; ``uid`` is the integer key Splink joins on (faster than strings).
+MATCH_COLUMNS = (
+    "uid", "first_name", "last_name", "first_name_key", "first_name_forms", "name_hanzi",
+    "full_name", "dob", "email", "email_local", "phone", "phone_last8", "street", "postcode",
+    "city", "national_id", "company",
+)
+_GERMAN = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
+_COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容",
+                      "长孙", "令狐", "夏侯", "宇文", "司徒", "端木")
+_STREET_WORDS = {"street": "st", "road": "rd", "avenue": "ave", "drive": "dr", "lane": "ln",
+                 "strasse": "str", "place": "pl", "court": "ct", "boulevard": "blvd"}
+_COMPANY_NOISE = (r"\b(ltd|llc|inc|plc|gmbh|ag|kg|ohg|eg|mbh|co|corp|corporation|company|"
+                  r"limited|group|and|und|sons|partner|partners)\b")
+
+
+@cache
+def nickname_forms() -> dict[str, tuple[str, ...]]:
+    """Lower-case name -> the formal names it may stand for (itself excluded)."""
+    table = yaml.safe_load((CONFIG_DIR / "nicknames.yaml").read_text())
+    forms: dict[str, set[str]] = {}
+    for formal, nicks in table.items():
+        for nick in nicks:
+            forms.setdefault(nick, set()).add(formal)
+    return {k: tuple(sorted(v)) for k, v in forms.items()}
+
+
+@lru_cache(maxsize=500_000)
+def latin_key(text: str | None) -> str | None:
+    """'Müller-Lüdenscheidt' -> 'muellerluedenscheidt'; '王伟' -> 'wangwei'."""
+    if not text:
+        return None
+    if standardise.has_cjk(text):
+        text = standardise.pinyin(text) or text
+    text = "".join(_GERMAN.get(c, c) for c in text)
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    key = re.sub(r"[^a-z]", "", plain)
+    return key or None
+
+
+@lru_cache(maxsize=500_000)
+def split_full_name(full: str | None) -> tuple[str | None, str | None]:
+    """(first, last) as written, from one name field."""
+    if not full:
+        return None, None
+    full = full.strip()
+    if standardise.has_cjk(full) and " " not in full:
+        surname_len = 2 if full[:2] in _COMPOUND_SURNAMES and len(full) > 2 else 1
+        if len(full) == 1:
+            return full, None
+        return full[surname_len:], full[:surname_len]
+    if "," in full:
+        last, _, rest = full.partition(",")
+        tokens = rest.split()
+        return (tokens[0] if tokens else None), (last.strip() or None)
+    tokens = [t.strip(".") for t in full.split() if t.strip(".")]
+    if not tokens:
+        return None, None
+    if len(tokens) == 1:
+        return tokens[0], None
+    if len(tokens[0]) > 1 and tokens[0].isupper() and not all(t.isupper() for t in tokens):
+        return tokens[1], tokens[0]
+    return tokens[0], tokens[-1]
+
+
+def _forms(first: str | None) -> list[str] | None:
+    if first is None:
+        return None
+    return [first, *nickname_forms().get(first, ())]
+
+
+def _first_key(first: str | None) -> str | None:
+    formal = nickname_forms().get(first or "", ())
+    return formal[0] if len(formal) == 1 else first
+
+
+def _fold(col: str) -> pl.Expr:
+    """Lower-case ASCII form of Latin text (CJK text passes through unchanged)."""
+    expr = pl.col(col).str.replace_many(list(_GERMAN), list(_GERMAN.values()))
+    expr = expr.str.normalize("NFKD").str.replace_all(r"\p{Mn}", "").str.to_lowercase()
+    return expr
+
+
+def _map_distinct(df: pl.DataFrame, col: str, fn, dtype: pl.DataType) -> pl.Expr:  # noqa: ANN001
+    values = df[col].drop_nulls().unique().to_list()
+    mapping = {v: fn(v) for v in values}
+    return pl.col(col).replace_strict(mapping, default=None, return_dtype=dtype)
+
+
+def build(canonical: pl.DataFrame, uids: pl.Series | None = None) -> pl.DataFrame:
+    """Features for every canonical record: ``source``, ``source_record_id`` and MATCH_COLUMNS."""
+    df = canonical.with_row_index("uid") if uids is None else canonical.with_columns(uids.alias("uid"))
+    df = df.with_columns(pl.col("uid").cast(pl.Int64))
+    # Records with only a full name: split it.
+    need_split = pl.col("first_name").is_null() & pl.col("last_name").is_null()
+    parts = _map_distinct(df.filter(need_split), "full_name", split_full_name,
+                          pl.List(pl.String)) if df.height else pl.lit(None)
+    df = df.with_columns(
+        pl.when(need_split & pl.col("full_name").is_not_null()).then(parts).otherwise(None)
+        .alias("_parts"))
+    df = df.with_columns(
+        pl.coalesce("first_name", pl.col("_parts").list.get(0, null_on_oob=True)).alias("_first"),
+        pl.coalesce("last_name", pl.col("_parts").list.get(1, null_on_oob=True)).alias("_last"),
+    )
+    df = df.with_columns(
+        _map_distinct(df, "_first", latin_key, pl.String).alias("first_name_l"),
+        _map_distinct(df, "_last", latin_key, pl.String).alias("last_name_l"),
+        pl.when(pl.col("_first").str.contains(r"[\u3400-\u9fff]")
+                & pl.col("_last").str.contains(r"[\u3400-\u9fff]"))
+        .then(pl.col("_last") + pl.col("_first")).otherwise(None).alias("name_hanzi"),
+    )
+    df = df.with_columns(
+        _map_distinct(df, "first_name_l", _first_key, pl.String).alias("first_name_key"),
+        _map_distinct(df, "first_name_l", _forms, pl.List(pl.String)).alias("first_name_forms"),
+        pl.concat_str([pl.col("first_name_l"), pl.col("last_name_l")], separator=" ")
+        .alias("full_name_key"),
+    )
+    street = _fold("street").str.replace_all(r"strasse\b", "str")
+    street = street.str.replace_all(r"[^\p{L}\p{N}]+", " ")
+    for word, short in _STREET_WORDS.items():
+        street = street.str.replace_all(rf"\b{word}\b", short)
+    street = street.str.replace_all(r"(\p{L})str\b", "${1} str").str.strip_chars()
+    company = _fold("company").str.replace_all(r"[^\p{L}\p{N}]+", " ").str.replace_all(
+        _COMPANY_NOISE, " ").str.replace_all(r"\s+", " ").str.strip_chars()
+    return df.select(
+        "source", "source_record_id", "uid",
+        pl.col("first_name_l").alias("first_name"), pl.col("last_name_l").alias("last_name"),
+        "first_name_key", "first_name_forms", "name_hanzi",
+        pl.col("full_name_key").alias("full_name"),
+        pl.col("birth_date").alias("dob"),
+        "email", pl.col("email").str.split("@").list.first().str.replace(r"\+.*$", "")
+        .alias("email_local"),
+        "phone", pl.col("phone").str.slice(-8).alias("phone_last8"),
+        pl.when(street == "").then(None).otherwise(street).alias("street"),
+        pl.col("postcode").str.to_uppercase().str.replace_all(r"[\s\-]", "").alias("postcode"),
+        _fold("city").str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().alias("city"),
+        "national_id",
+        pl.when(company == "").then(None).otherwise(company).alias("company"),
+    )

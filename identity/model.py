@@ -1,0 +1,70 @@
+"""Versioned identity models on disk: ``<root>/v0001/{model.json, tf_*.parquet, meta.json}``.
+
+A model is a trained Splink settings JSON plus the term-frequency tables it was trained
+with. Freezing the tables with the model keeps scores identical between a full run and
+an incremental one (the frequencies do not drift with each new record), and makes a
+model version mean one thing. ``current.json`` names the version scheduled runs use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+TF_COLUMNS = ("full_name", "last_name")
+
+
+@dataclass(frozen=True)
+class Model:
+    version: str
+    settings: dict[str, Any]
+    tf_tables: dict[str, pl.DataFrame]
+    meta: dict[str, Any]
+
+
+def save(root: Path, settings: dict[str, Any], tf_tables: dict[str, pl.DataFrame],
+         meta: dict[str, Any], make_current: bool = True) -> Model:
+    root.mkdir(parents=True, exist_ok=True)
+    numbers = [int(m.group(1)) for p in root.iterdir() if (m := re.fullmatch(r"v(\d+)", p.name))]
+    version = f"v{max(numbers, default=0) + 1:04d}"
+    folder = root / version
+    folder.mkdir()
+    (folder / "model.json").write_text(json.dumps(settings, indent=1))
+    for col, table in tf_tables.items():
+        table.write_parquet(folder / f"tf_{col}.parquet")
+    meta = {**meta, "version": version}
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    if make_current:
+        set_current(root, version)
+    return Model(version, settings, tf_tables, meta)
+
+
+def set_current(root: Path, version: str) -> None:
+    if not (root / version / "model.json").exists():
+        raise FileNotFoundError(f"no model {version} under {root}")
+    tmp = root / "current.json.tmp"
+    tmp.write_text(json.dumps({"version": version}))
+    tmp.replace(root / "current.json")
+
+
+def load(root: Path, version: str | None = None) -> Model | None:
+    """The given version, else the current one; None when no model was trained yet."""
+    if version is None:
+        pointer = root / "current.json"
+        if not pointer.exists():
+            return None
+        version = json.loads(pointer.read_text())["version"]
+    folder = root / version
+    settings = json.loads((folder / "model.json").read_text())
+    tf = {p.stem.removeprefix("tf_"): pl.read_parquet(p) for p in folder.glob("tf_*.parquet")}
+    meta = json.loads((folder / "meta.json").read_text())
+    return Model(version, settings, tf, meta)
+
+
+def versions(root: Path) -> list[str]:
+    return sorted(p.name for p in root.glob("v[0-9]*") if (p / "model.json").exists())

@@ -1,0 +1,80 @@
+"""Score candidate pairs with a trained model (Splink on DuckDB).
+
+``score_all`` scores every blocked pair in one table (a full run). ``score_new`` scores only
+pairs that involve new or changed records: new x existing plus new x new, which is what an
+incremental run needs. Both use the model's frozen term-frequency tables, so a pair gets
+the same score whichever way it was found.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import polars as pl
+
+from identity.features import MATCH_COLUMNS
+from identity.model import Model
+
+EDGE_SCHEMA = {"uid_l": pl.Int64, "uid_r": pl.Int64, "match_weight": pl.Float64,
+               "match_probability": pl.Float64}
+
+
+def _linker(tables: list[pl.DataFrame], model: Model) -> tuple[Any, Any, list[Any]]:
+    from splink import DuckDBAPI, Linker
+
+    db_api = DuckDBAPI()
+    registered = [db_api.register(t.select(MATCH_COLUMNS).to_arrow()) for t in tables]
+    linker = Linker(registered[0], model.settings, log_level=logging.WARNING)
+    for col, table in model.tf_tables.items():
+        linker.table_management.register_term_frequency_lookup(
+            db_api.register(table.to_arrow()), col)
+    return linker, db_api, registered
+
+
+def _edges(splink_df: Any) -> pl.DataFrame:
+    rel = splink_df.as_duckdbpyrelation()
+    out = rel.select("uid_l, uid_r, match_weight, match_probability").pl()
+    splink_df.drop_table_from_database_and_remove_from_cache()
+    return _normalise(out)
+
+
+def _normalise(edges: pl.DataFrame) -> pl.DataFrame:
+    """uid_l < uid_r, one row per pair, rounded so reruns compare equal."""
+    return (edges.select(
+        pl.min_horizontal("uid_l", "uid_r").cast(pl.Int64).alias("uid_l"),
+        pl.max_horizontal("uid_l", "uid_r").cast(pl.Int64).alias("uid_r"),
+        pl.col("match_weight").cast(pl.Float64).round(6),
+        pl.col("match_probability").cast(pl.Float64).round(6))
+        .unique(subset=["uid_l", "uid_r"], keep="first").sort("uid_l", "uid_r"))
+
+
+def empty_edges() -> pl.DataFrame:
+    return pl.DataFrame(schema=EDGE_SCHEMA)
+
+
+def score_all(features: pl.DataFrame, model: Model, threshold: float) -> pl.DataFrame:
+    """Every blocked pair at or above ``threshold`` (uid_l, uid_r, match_weight, match_probability)."""
+    if features.height < 2:
+        return empty_edges()
+    linker, _, _ = _linker([features], model)
+    return _edges(linker.inference.predict(threshold_match_probability=threshold,
+                                           warning_mode="never"))
+
+
+def score_new(existing: pl.DataFrame, new: pl.DataFrame, model: Model,
+              threshold: float) -> pl.DataFrame:
+    """Pairs new x existing and new x new, without rescoring existing x existing."""
+    if new.height == 0:
+        return empty_edges()
+    tables = [new, existing] if existing.height else [new]
+    linker, _, registered = _linker(tables, model)
+    parts = []
+    if new.height > 1:
+        parts.append(_edges(linker.inference.predict_within(
+            registered[0], threshold_match_probability=threshold, warning_mode="never")))
+    if existing.height:
+        parts.append(_edges(linker.inference.predict_between(
+            registered[0], registered[1], threshold_match_probability=threshold,
+            warning_mode="never")))
+    return _normalise(pl.concat(parts)) if parts else empty_edges()

@@ -1,0 +1,246 @@
+"""Identity settings as data: the steward's YAML knobs and the Splink model definition.
+
+``IdentityConfig`` holds thresholds, merge-protection limits, the blocklist and training
+options (``config/identity.yaml``, overridable per run). ``splink_settings()`` declares the
+comparisons and blocking rules; ``identity/train.py`` estimates their parameters and the
+scheduled runs only ever load a trained model.
+
+Why these comparisons:
+
+- ``name`` compares first and last name together, so that a swap, a nickname or a pinyin
+  spelling of a Chinese name is a level of its own, and so that "same surname, different
+  first name" (a household member, not a typo) is a level with its own, low weight instead
+  of half a match.
+- ``dob`` tolerates day/month swaps and one mistyped digit.
+- ``email`` and ``phone`` add fuzzy levels (local part; last 8 digits) to the exact ones.
+- term-frequency adjustments on full name and surname: "Wang Wei" agreeing says far less
+  than "Kunibert Wernecke" agreeing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_FILE = Path(__file__).parent / "config" / "identity.yaml"
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    cluster_threshold: float = 0.95
+    pairs_threshold: float = 0.50
+    max_people_per_identifier: int = 1
+    max_records_per_identifier: int = 25
+    national_id_conflict_splits: bool = True
+    max_cluster_size: int = 12
+    blocklist: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    train_max_records: int = 300_000
+    train_random_pairs: int = 5_000_000
+    train_seed: int = 42
+    em_blocks: tuple[tuple[str, ...] | str, ...] = (("email",), ("dob",))
+    deterministic_recall: float = 0.7
+
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides: Any) -> IdentityConfig:
+        return replace(_from_yaml(path or CONFIG_FILE), **overrides)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes which records match (not training options)."""
+        keys = ("cluster_threshold", "pairs_threshold", "max_people_per_identifier",
+                "max_records_per_identifier", "national_id_conflict_splits", "blocklist")
+        data = {k: v for k, v in asdict(self).items() if k in keys}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()[:16]
+
+
+@cache
+def _from_yaml(path: Path) -> IdentityConfig:
+    raw = yaml.safe_load(path.read_text()) or {}
+    th, mp, tr = raw.get("thresholds", {}), raw.get("merge_protection", {}), raw.get("training", {})
+    blocks = tuple(tuple(b) if isinstance(b, list) else str(b) for b in tr.get("em_blocks", []))
+    return IdentityConfig(
+        cluster_threshold=float(th.get("cluster", 0.95)),
+        pairs_threshold=float(th.get("pairs", 0.5)),
+        max_people_per_identifier=int(mp.get("max_people_per_identifier", 1)),
+        max_records_per_identifier=int(mp.get("max_records_per_identifier", 25)),
+        national_id_conflict_splits=bool(mp.get("national_id_conflict_splits", True)),
+        max_cluster_size=int(mp.get("max_cluster_size", 12)),
+        blocklist={k: tuple(v or ()) for k, v in (raw.get("blocklist") or {}).items()},
+        train_max_records=int(tr.get("max_records", 300_000)),
+        train_random_pairs=int(tr.get("random_pairs", 5_000_000)),
+        train_seed=int(tr.get("seed", 42)),
+        em_blocks=blocks or (("email",), ("dob",)),
+        deterministic_recall=float(tr.get("deterministic_recall", 0.7)),
+    )
+
+
+def _level(sql: str, label: str, **extra: Any) -> dict[str, Any]:
+    return {"sql_condition": sql, "label_for_charts": label, **extra}
+
+
+def _null(sql: str) -> dict[str, Any]:
+    return _level(sql, "null", is_null_level=True)
+
+
+ELSE = _level("ELSE", "all other")
+JW = "jaro_winkler_similarity"
+FORMS_MEET = "len(list_intersect(first_name_forms_l, first_name_forms_r)) > 0"
+# tf adjustments on levels that are not a plain exact match use the level's own u.
+TF_FULL = {"tf_adjustment_column": "full_name", "disable_tf_exact_match_detection": True,
+           "tf_minimum_u_value": 1e-6}
+TF_LAST = {"tf_adjustment_column": "last_name", "disable_tf_exact_match_detection": True,
+           "tf_minimum_u_value": 1e-6}
+
+NAME = {
+    "output_column_name": "name",
+    "comparison_description": "first and last name, with swaps, nicknames and pinyin",
+    "comparison_levels": [
+        _null("(first_name_l is null and last_name_l is null) "
+              "or (first_name_r is null and last_name_r is null)"),
+        _level("name_hanzi_l = name_hanzi_r", "same name in Chinese characters", **TF_FULL),
+        _level("first_name_l = first_name_r and last_name_l = last_name_r",
+               "same name (Latin or pinyin)", **TF_FULL),
+        _level("first_name_l = last_name_r and last_name_l = first_name_r",
+               "first and last name swapped", **TF_FULL),
+        _level(f"last_name_l = last_name_r and {FORMS_MEET}", "same surname, nickname"),
+        _level(f"(last_name_l = last_name_r and {JW}(first_name_l, first_name_r) >= 0.88) or "
+               f"(first_name_l = first_name_r and {JW}(last_name_l, last_name_r) >= 0.88)",
+               "one name with a typo"),
+        _level("(last_name_l = last_name_r and (length(first_name_l) = 1 or length(first_name_r) = 1)"
+               " and left(first_name_l, 1) = left(first_name_r, 1)) or "
+               f"({FORMS_MEET} and (length(last_name_l) = 1 or length(last_name_r) = 1)"
+               " and left(last_name_l, 1) = left(last_name_r, 1))",
+               "name and initial"),
+        _level("last_name_l = last_name_r and (first_name_l is null or first_name_r is null)",
+               "same surname, a first name missing", **TF_LAST),
+        _level(f"{FORMS_MEET} and (last_name_l is null or last_name_r is null)",
+               "same first name, a surname missing"),
+        _level("last_name_l = last_name_r", "same surname, different first name", **TF_LAST),
+        _level(FORMS_MEET, "same first name, different surname"),
+        ELSE,
+    ],
+}
+
+DOB = {
+    "output_column_name": "dob",
+    "comparison_description": "birth date, tolerating day/month swaps and one typed digit",
+    "comparison_levels": [
+        _null("dob_l is null or dob_r is null"),
+        _level("dob_l = dob_r", "same birth date"),
+        _level("year(dob_l) = year(dob_r) and month(dob_l) = day(dob_r) "
+               "and day(dob_l) = month(dob_r)", "day and month swapped"),
+        _level("damerau_levenshtein(cast(dob_l as varchar), cast(dob_r as varchar)) <= 1",
+               "one digit apart"),
+        ELSE,
+    ],
+}
+
+EMAIL = {
+    "output_column_name": "email",
+    "comparison_description": "email (shared mailboxes removed), exact or by local part",
+    "comparison_levels": [
+        _null("email_l is null or email_r is null"),
+        _level("email_l = email_r", "same email"),
+        _level("email_local_l = email_local_r", "same local part, other domain"),
+        _level(f"{JW}(email_local_l, email_local_r) >= 0.88", "similar local part"),
+        ELSE,
+    ],
+}
+
+PHONE = {
+    "output_column_name": "phone",
+    "comparison_description": "phone in E.164 (shared lines removed), exact or last 8 digits",
+    "comparison_levels": [
+        _null("phone_l is null or phone_r is null"),
+        _level("phone_l = phone_r", "same phone"),
+        _level("phone_last8_l = phone_last8_r", "same last 8 digits"),
+        ELSE,
+    ],
+}
+
+ADDRESS = {
+    "output_column_name": "address",
+    "comparison_description": "street, postcode and city",
+    "comparison_levels": [
+        _null("(street_l is null and postcode_l is null and city_l is null) "
+              "or (street_r is null and postcode_r is null and city_r is null)"),
+        _level("street_l = street_r and postcode_l = postcode_r", "same street and postcode"),
+        _level(f"postcode_l = postcode_r and {JW}(street_l, street_r) >= 0.88",
+               "same postcode, similar street"),
+        _level("street_l = street_r and city_l = city_r", "same street and city"),
+        _level("postcode_l = postcode_r", "same postcode"),
+        _level("city_l = city_r", "same city"),
+        ELSE,
+    ],
+}
+
+NATIONAL_ID = {
+    "output_column_name": "national_id",
+    "comparison_description": "national ID (tax or resident number)",
+    "comparison_levels": [
+        _null("national_id_l is null or national_id_r is null"),
+        _level("national_id_l = national_id_r", "same national ID"),
+        ELSE,
+    ],
+}
+
+COMPANY = {
+    "output_column_name": "company",
+    "comparison_description": "employer",
+    "comparison_levels": [
+        _null("company_l is null or company_r is null"),
+        _level("company_l = company_r", "same company"),
+        _level(f"{JW}(company_l, company_r) >= 0.9", "similar company"),
+        ELSE,
+    ],
+}
+
+COMPARISONS = (NAME, DOB, EMAIL, PHONE, ADDRESS, NATIONAL_ID, COMPANY)
+
+# Candidate pairs: each rule is cheap (an equi-join) and together they find every pair a
+# person would consider, including records with typos in one field.
+BLOCKING_RULES: tuple[tuple[str, ...] | str, ...] = (
+    ("email",),
+    ("phone",),
+    ("national_id",),
+    ("first_name_key", "last_name"),
+    "l.first_name = r.last_name and l.last_name = r.first_name",
+    ("last_name", "dob"),
+    ("first_name_key", "dob"),
+    ("phone_last8",),
+    ("last_name", "postcode"),
+    ("first_name_key", "postcode"),
+    ("email_local",),
+)
+# Rules precise enough to estimate how many pairs match (the prior), on clean identifiers.
+DETERMINISTIC_RULES: tuple[tuple[str, ...] | str, ...] = (
+    ("email",), ("national_id",), ("full_name", "dob"),
+)
+
+
+def blocking_rule(rule: tuple[str, ...] | str) -> Any:
+    """A Splink blocking rule from a column tuple or an SQL condition."""
+    from splink import block_on
+
+    return block_on(*rule) if isinstance(rule, tuple) else rule
+
+
+def splink_settings() -> Any:
+    """The untrained Splink model: comparisons and prediction blocking rules."""
+    from splink import SettingsCreator
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="uid",
+        comparisons=[dict(c) for c in COMPARISONS],
+        blocking_rules_to_generate_predictions=[blocking_rule(r) for r in BLOCKING_RULES],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        max_iterations=20,
+        em_convergence=0.001,
+    )

@@ -1,0 +1,51 @@
+"""advance(): the world moves on, and a running CRM server sees it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import requests
+
+from demo import world
+from demo.crm_server import CrmServer
+from tests.demo.helpers import delivered_rows, truth
+
+
+def test_advance_adds_rows_and_bumps_crm_updated_at(world_copy: Path, manifest: dict) -> None:
+    p = world.paths(world_copy)
+    before_truth = truth(world_copy).height
+    with CrmServer(p.crm_db, "demo-key") as server:
+        after = world.advance(world_copy, days=10)
+        response = requests.get(f"{server.url}/v1/contacts",
+                                params={"updated_since": manifest["now"] + "Z", "limit": 1000},
+                                headers={"Authorization": "Bearer demo-key"}, timeout=10)
+    assert after["now"] == "2026-07-10T00:00:00"
+    assert after["counts"] == delivered_rows(world_copy, after)
+    for key in ("crm/activities", "erp/sales_orders", "erp/order_lines", "erp/invoices",
+                "social/posts", "iot/telemetry"):
+        assert after["counts"][key] > manifest["counts"][key], key
+    assert (p.social_landing / "social_20260710.jsonl").exists()
+    assert (p.iot_telemetry_landing / "telemetry_20260710.jsonl").exists()
+    assert after["planted"] == manifest["planted"]
+
+    # Contacts changed in the new window are visible through the running server.
+    changed = response.json()["results"]
+    assert changed and all(r["updated_at"] > manifest["now"] for r in changed)
+    updated_old = [r for r in changed if r["created_at"] <= manifest["now"] + "Z"]
+    assert updated_old, "an existing contact should have been updated (moved or new phone)"
+    assert truth(world_copy).height >= before_truth
+
+
+def test_advance_is_deterministic(world_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    outs = []
+    for name in ("x", "y"):
+        shutil.copytree(world_root, tmp_path / name)
+        outs.append(world.advance(tmp_path / name, days=2, seed=7))
+    assert outs[0] == outs[1]
+    assert json.loads((tmp_path / "x" / "manifest.json").read_text()) == outs[0]
+    for rel in ("landing/social/social_20260702.jsonl", "truth/truth.parquet",
+                "truth/people.parquet"):
+        assert (tmp_path / "x" / rel).read_bytes() == (tmp_path / "y" / rel).read_bytes()

@@ -1,0 +1,113 @@
+"""The whole pipeline on a tiny seeded world: counts reconcile against the simulator's own figures,
+every planted bad record is quarantined with a readable reason, and a second run adds nothing."""
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from demo import world
+from demo.crm_server import CrmServer
+from hub.settings import HubPaths, apply_env_defaults
+from pipelines.connectors.contracts import CONTRACTS
+from warehouse import delta_store
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubPaths, dict, list[int]]]:
+    from hub.runner import run_pipeline
+
+    mp = pytest.MonkeyPatch()
+    root = tmp_path_factory.mktemp("e2e") / "hub"
+    paths = HubPaths(root)
+    manifest = world.generate(paths.world, people=500, seed=11)
+    with CrmServer(paths.world / "crm" / "crm.sqlite", "e2e-key", rate_limit=10_000) as server:
+        for key, value in {
+            "HUB_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster"),
+            "HUB_CRM_URL": server.url, "HUB_CRM_API_KEY": "e2e-key",
+            "HUB_ERP_URL": f"sqlite:///{paths.world / 'erp' / 'erp.sqlite'}",
+            "HUB_LANDING_DIR": str(paths.world / "landing"),
+        }.items():
+            mp.setenv(key, value)
+        apply_env_defaults()
+        assert run_pipeline("*")
+        first = _bronze_and_quarantine_rows(paths)
+        assert run_pipeline("*")
+        second = _bronze_and_quarantine_rows(paths)
+    yield paths, manifest, [first, second]
+    mp.undo()
+
+
+def _bronze_and_quarantine_rows(paths: HubPaths) -> int:
+    total = sum(delta_store.row_count(paths.bronze_table(c.source, c.entity)) for c in CONTRACTS.values())
+    return total + sum(delta_store.row_count(paths.quarantine_table(s)) for s in ("crm", "erp", "social", "iot"))
+
+
+def _quarantine(paths: HubPaths) -> list[dict]:
+    rows: list[dict] = []
+    for source in ("crm", "erp", "social", "iot"):
+        table = delta_store.read(paths.quarantine_table(source))
+        rows += [{**r, "source": source} for r in (table.to_pylist() if table is not None else [])]
+    return rows
+
+
+def test_counts_reconcile_with_the_simulator(pipeline_run: tuple[HubPaths, dict, list[int]]) -> None:
+    paths, manifest, _ = pipeline_run
+    quarantined = Counter((q["source"], q["_entity"]) for q in _quarantine(paths))
+    for name, contract in CONTRACTS.items():
+        landed = delta_store.row_count(paths.bronze_table(contract.source, contract.entity))
+        assert landed + quarantined[(contract.source, contract.entity)] == manifest["counts"][name], name
+
+
+def test_every_planted_bad_record_is_quarantined_with_a_reason(pipeline_run: tuple[HubPaths, dict, list[int]]) -> None:
+    paths, manifest, _ = pipeline_run
+    quarantine = _quarantine(paths)
+    bad = [p for p in manifest["planted"] if p["kind"] != "schema_drift"]
+    assert bad, "the simulator planted no bad records"
+    for planted in bad:
+        matches = [
+            q for q in quarantine
+            if q["source"] == planted["source"] and q["_entity"] == planted["entity"]
+            and ((planted.get("line") and q["_row_number"] == planted["line"] and q["_source_uri"].endswith(planted["file"].split("/")[-1]))
+                 or (planted.get("record_id") and planted["record_id"] in q["_raw"]))
+        ]
+        assert matches, f"planted record not in quarantine: {planted}"
+        error = matches[0]["_error"]
+        assert f"{planted['source']}/{planted['entity']}" in error and "row " in error and "[rule: " in error
+        if planted.get("field"):
+            assert f"field '{planted['field']}'" in error, (planted, error)
+
+
+def test_duplicate_delivery_is_landed_once(pipeline_run: tuple[HubPaths, dict, list[int]]) -> None:
+    paths, manifest, _ = pipeline_run
+    assert manifest["duplicate_files"]
+    ledger = json.loads((paths.state / "ledgers" / "social_posts.json").read_text())
+    names = {entry["file"] for entry in ledger.values()}
+    for dup in manifest["duplicate_files"]:
+        assert Path(dup["file"]).name not in names
+        assert any(Path(dup["file"]).name in entry.get("duplicates", []) for entry in ledger.values())
+
+
+def test_second_run_adds_no_rows(pipeline_run: tuple[HubPaths, dict, list[int]]) -> None:
+    _, _, (first, second) = pipeline_run
+    assert first > 0 and second == first
+
+
+def test_staging_models_are_typed_and_standardised(pipeline_run: tuple[HubPaths, dict, list[int]]) -> None:
+    paths, _, _ = pipeline_run
+    with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:
+        contacts = con.execute("select count(*), count(distinct contact_id) from staging.stg_crm__contacts").fetchone()
+        assert contacts[0] == contacts[1] > 0
+        assert con.execute("select count(*) from staging.stg_crm__contacts where email <> lower(email)").fetchone()[0] == 0
+        phones = con.execute("select phone_e164 from staging.stg_erp__customers where phone_e164 is not null").fetchall()
+        assert phones and all(p[0].startswith("+") and p[0][1:].isdigit() for p in phones)
+        assert con.execute("select typeof(birth_date) from staging.stg_crm__contacts limit 1").fetchone()[0] == "DATE"
+        pinyin = con.execute("select count(*) from staging.stg_erp__customers where last_name_pinyin is not null").fetchone()[0]
+        assert pinyin > 0
+        drift = con.execute("select count(owner_phone_e164) from staging.stg_iot__devices").fetchone()[0]
+        assert drift > 0
