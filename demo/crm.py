@@ -171,14 +171,14 @@ def opportunity_frame(ctx: Context, rng: np.random.Generator, contacts: pl.DataF
 def activity_frame(ctx: Context, rng: np.random.Generator, contacts: pl.DataFrame,
                    view: PersonView, person: np.ndarray, created: np.ndarray,
                    start: np.ndarray | None = None, end: np.ndarray | None = None,
-                   per_day: float | None = None) -> pl.DataFrame:
+                   per_day: float | None = None, at_least: int = 0) -> pl.DataFrame:
     """About three activities per contact; churners add complaints in their last 60 days."""
     people = ctx.people
     start = created if start is None else start
     end = people.active_until()[person] if end is None else end
     if per_day is None:
         per_day = 3 * len(person) / max(1.0, float(np.maximum(end - start, 0).sum()) / clock.DAY)
-    c, t = events.spread(rng, start, end, per_day)
+    c, t = events.spread(rng, start, end, per_day, at_least)
     kind = ACTIVITY_KINDS[rng.choice(4, len(c), p=[.35, .35, .15, .15])]
     churn = people.churned_at[person]
     in_window = (churn >= start) & (churn <= end)
@@ -254,7 +254,7 @@ def advance(ctx: Context, truth: pl.DataFrame, since: int) -> None:
     known[person] = True
     candidates = np.flatnonzero(~known & (people.active_until(ctx.now) > since))
     share = min(1.0, NEW_CONTACTS_PER_DAY * days * len(people) / max(1, len(candidates)))
-    new_person = candidates[rng.random(len(candidates)) < share]
+    new_person = events.pick(rng, candidates, share)
     created = clock.uniform(rng, since, ctx.now, len(new_person))
     new_ids = ctx.ids("crm/contacts", len(new_person), "CT", 8)
     contacts = contact_frame(ctx, rng, new_ids, render(people, new_person, STYLE, rng),
@@ -269,7 +269,7 @@ def advance(ctx: Context, truth: pl.DataFrame, since: int) -> None:
     end = np.minimum(people.active_until(ctx.now)[all_person], ctx.now)
     activities = activity_frame(ctx, rng, pl.DataFrame({"id": all_ids.tolist()}),
                                 render(people, all_person, STYLE, rng), all_person, start,
-                                start=start, end=end, per_day=ACTIVITIES_PER_DAY)
+                                start=start, end=end, per_day=ACTIVITIES_PER_DAY, at_least=1)
     store(con, "activities", activities)
     ctx.count("crm/activities", activities.height)
     con.commit()
@@ -280,7 +280,7 @@ def change_contacts(ctx: Context, con: sqlite3.Connection, rng: np.random.Genera
                     ids: np.ndarray, person: np.ndarray, since: int, share: float) -> None:
     """Some people get a new phone or move; the CRM learns it and bumps updated_at."""
     people = ctx.people
-    picked = np.flatnonzero(rng.random(len(ids)) < share)
+    picked = events.pick(rng, np.arange(len(ids)), share)
     when = np.sort(clock.uniform(rng, since, ctx.now, len(picked)))
     for i, t in zip(picked, when, strict=True):
         p = int(person[i])

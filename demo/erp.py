@@ -163,9 +163,10 @@ def products(ctx: Context, rng: np.random.Generator) -> pl.DataFrame:
 
 def orders(ctx: Context, rng: np.random.Generator, customer_no: np.ndarray, start: np.ndarray,
            end: np.ndarray, per_day: np.ndarray | float, country: np.ndarray,
-           catalogue: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+           catalogue: pl.DataFrame,
+           at_least: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Orders with 1-4 lines each and one invoice per order that was not cancelled."""
-    cust, when = events.spread(rng, start, end, per_day)
+    cust, when = events.spread(rng, start, end, per_day, at_least)
     order = np.lexsort((cust, when))
     cust, when = cust[order], when[order]
     n = len(cust)
@@ -278,7 +279,7 @@ def advance(ctx: Context, truth: pl.DataFrame, since: int) -> None:
     stop = np.concatenate([np.where(active, ctx.now, since), np.full(len(firms), ctx.now)])
     rate = np.concatenate([np.full(len(person), 3 / 730 * 2), np.full(len(firms), 0.02)])
     sales, lines, invoices = orders(ctx, rng, cust_no, np.full(len(cust_no), since), stop, rate,
-                                    country, catalogue)
+                                    country, catalogue, at_least=1)
     for name, df in (("sales_orders", sales), ("order_lines", lines), ("invoices", invoices)):
         insert_frame(con, name, df)
         ctx.count(f"erp/{name}", df.height)

@@ -171,7 +171,7 @@ def batch_name(t: np.ndarray, weekly: bool, now: int) -> pl.Series:
 
 def write_telemetry(ctx: Context, rng: np.random.Generator, serial: np.ndarray,
                     owner: np.ndarray, start: np.ndarray, end: np.ndarray, weekly: bool) -> None:
-    device, t = events.spread(rng, start, end, 1 / 3)
+    device, t = events.spread(rng, start, end, 1 / 3, at_least=0 if weekly else 1)
     if len(t) == 0:
         return
     usual = base_usage(serial)
@@ -229,7 +229,7 @@ def advance(ctx: Context, truth: pl.DataFrame, since: int) -> None:
     has[owner] = True
     candidates = np.flatnonzero(~has & (people.active_until(ctx.now) > since))
     share = min(1.0, NEW_OWNERS_PER_DAY * days * len(people) / max(1, len(candidates)))
-    new_owner = candidates[rng.random(len(candidates)) < share]
+    new_owner = events.pick(rng, candidates, share)
     new_serial, model = serials(ctx, rng, len(new_owner))
     registered = clock.uniform(rng, since, ctx.now, len(new_owner))
     if len(new_owner):

@@ -92,11 +92,11 @@ def profile_frame(ctx: Context, rng: np.random.Generator, owner: np.ndarray,
 
 
 def posts(ctx: Context, rng: np.random.Generator, prof: pl.DataFrame, start: np.ndarray,
-          end: np.ndarray, per_day: float, first_post: bool) -> pl.DataFrame:
+          end: np.ndarray, per_day: float, first_post: bool, at_least: int = 0) -> pl.DataFrame:
     """Posts by profiles within [start, end); churners complain before they leave."""
     people = ctx.people
     owner = prof["person"].to_numpy()
-    p, t = events.spread(rng, start, end, per_day)
+    p, t = events.spread(rng, start, end, per_day, at_least)
     negative = rng.random(len(p)) < 0.15
     churn = people.churned_at[owner]
     pc, tc = events.before_churn(rng, np.where((churn >= start) & (churn <= end), churn, -1),
@@ -232,13 +232,13 @@ def advance(ctx: Context, truth: pl.DataFrame, since: int) -> None:
     handle = parts["field_1"].to_numpy().astype(object)
     old = profile_frame(ctx, rng, owner, platform, handle)
     end = np.where(people.active_until(ctx.now)[owner] > since, ctx.now, since)
-    drop = [posts(ctx, rng, old, np.full(len(owner), since), end, POSTS_PER_DAY, False)]
+    drop = [posts(ctx, rng, old, np.full(len(owner), since), end, POSTS_PER_DAY, False, 1)]
 
     has = np.zeros(len(people), dtype=bool)
     has[owner] = True
     candidates = np.flatnonzero(~has & (people.active_until(ctx.now) > since))
     share = min(1.0, NEW_PROFILES_PER_DAY * days * len(people) / max(1, len(candidates)))
-    fresh = new_profiles(ctx, rng, candidates[rng.random(len(candidates)) < share],
+    fresh = new_profiles(ctx, rng, events.pick(rng, candidates, share),
                          set(zip(platform, handle, strict=True)))
     if fresh.height:
         ctx.add_truth("social", "posts", (fresh["platform"] + ":" + fresh["handle"]).to_list(),
