@@ -81,7 +81,8 @@ def ui(
 ) -> None:
     """Open the Dagster UI (dagster dev) on 127.0.0.1, with the simulated CRM served beside it."""
     with _crm_server_if_needed():
-        cmd = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
+        # No -m: dagster reads [tool.dagster] in pyproject.toml, which names the location customer_hub.
+        cmd = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)]
         typer.echo(f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops it)")
         with contextlib.suppress(KeyboardInterrupt):
             subprocess.run(cmd, cwd=PROJECT_ROOT, check=False)
