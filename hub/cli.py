@@ -32,13 +32,23 @@ def simulate(
     advance_days: Annotated[
         int, typer.Option(help="Instead of a new world, advance the existing one by this many days.")
     ] = 0,
+    force: Annotated[bool, typer.Option(help="Regenerate even if a world with this seed and size exists.")] = False,
 ) -> None:
     """Generate the simulated CRM, ERP, social and IoT systems under $HUB_DATA_DIR/world."""
+    import json
+
     from demo import world
     from hub.settings import HubPaths
 
     root = HubPaths.from_env().world
     started = time.perf_counter()
+    manifest_path = world.paths(root).manifest
+    if not advance_days and not force and manifest_path.exists():
+        existing = json.loads(manifest_path.read_text())
+        if (existing.get("people"), existing.get("seed")) == (people, seed):
+            # Regenerating would rewind a world that `--advance-days` moved on.
+            typer.echo(f"A world of {people:,} people (seed {seed}) exists at {root}; keeping it (--force regenerates).")
+            return
     if advance_days:
         manifest = world.advance(root, days=advance_days, seed=seed)
         typer.echo(f"Advanced the world at {root} by {advance_days} day(s).")
