@@ -22,6 +22,7 @@ run: install
 
 test: install
 	uv run ruff check .
+	uv run dg check defs
 	uv run pytest -q
 
 lint: install
