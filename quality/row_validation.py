@@ -30,6 +30,8 @@ class RawRecord:
 
     row_number: int
     payload: str | Mapping[str, Any]
+    # Set when the bytes were not valid UTF-8; the payload then holds them backslash-escaped.
+    decode_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,10 @@ def _coerce(name: str, spec: Field, value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _decode(payload: str | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+def _decode(record: RawRecord) -> tuple[dict[str, Any], str]:
+    payload = record.payload
+    if record.decode_error:
+        raise _RowError("encoding", None, f"is not valid UTF-8 ({record.decode_error})")
     if isinstance(payload, str):
         try:
             decoded = json.loads(payload)
@@ -158,7 +163,7 @@ def validate(
     for record in records:
         raw = record.payload if isinstance(record.payload, str) else ""
         try:
-            decoded, raw = _decode(record.payload)
+            decoded, raw = _decode(record)
             seen_fields.update(decoded)
             row: dict[str, Any] = {}
             for name, spec in fields.items():

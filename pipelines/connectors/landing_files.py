@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,18 +40,31 @@ def list_files(folder: Path, pattern: str) -> list[LandedFile]:
     return [LandedFile(p, sha256_of(p)) for p in sorted(folder.glob(pattern)) if p.is_file()]
 
 
+def _decode_line(raw: bytes) -> tuple[str, str | None]:
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return raw.decode("utf-8", errors="backslashreplace"), f"byte {exc.start}: {exc.reason}"
+
+
 def read_jsonl(path: Path) -> Iterator[RawRecord]:
     """One raw record per non-blank line; decoding happens in validation so bad lines are kept."""
-    with path.open(encoding="utf-8", errors="replace") as fh:
+    with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
-            text = line.rstrip("\n").rstrip("\r")
+            text, error = _decode_line(line.rstrip(b"\r\n"))
             if text.strip():
-                yield RawRecord(number, text)
+                yield RawRecord(number, text, error)
 
 
 def read_csv(path: Path) -> Iterator[RawRecord]:
-    """One raw record per data row; row numbers are file line numbers (header is line 1)."""
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        reader = csv.DictReader(fh)
-        for row in reader:
-            yield RawRecord(reader.line_num, row)
+    """One raw record per data row; row numbers are file line numbers (header is line 1).
+
+    Lines that are not valid UTF-8 are kept (backslash-escaped) and flagged, so validation
+    quarantines them instead of the whole file failing or bytes being silently replaced.
+    """
+    lines = path.read_bytes().removeprefix(b"\xef\xbb\xbf").splitlines(keepends=True)
+    decoded = [_decode_line(line) for line in lines]
+    errors = {n: e for n, (_, e) in enumerate(decoded, start=1) if e}
+    reader = csv.DictReader(io.StringIO("".join(text for text, _ in decoded), newline=""))
+    for row in reader:
+        yield RawRecord(reader.line_num, row, errors.get(reader.line_num))

@@ -72,3 +72,20 @@ def test_renamed_csv_column_is_drift_not_loss(hub_paths: HubPaths, tmp_path: Pat
     rows = {r["serial"]: r for r in delta_store.read(hub_paths.bronze_table("iot", "devices")).to_pylist()}
     assert json.loads(rows["D2"]["_extra"]) == {"owner_mobile": "+4915187654321"}
     assert rows["D2"]["_row_number"] == 2
+
+
+def test_invalid_utf8_lines_are_quarantined_not_altered(hub_paths: HubPaths, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "enc.jsonl").write_bytes(_post(1).encode() + b"\n" + b'{"post_id": "p2", "text": "caf\xe9"}\n')
+    report = pull_files(hub_paths, SOCIAL_POSTS, landing, "*.jsonl", read_jsonl)
+    assert (report.accepted, report.quarantined) == (1, 1)
+    [row] = delta_store.read(hub_paths.quarantine_table("social")).to_pylist()
+    assert row["_rule"] == "encoding" and row["_row_number"] == 2
+    assert "caf\\xe9" in row["_raw"] and "not valid UTF-8" in row["_error"]
+
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    (registry / "d.csv").write_bytes(b"serial,model\nD1,M\nD2,Gr\xfcn\n")
+    report = pull_files(hub_paths, IOT_DEVICES, registry, "*.csv", read_csv)
+    assert (report.accepted, report.quarantined) == (1, 1)
