@@ -71,6 +71,7 @@ class SourceStyle:
     national_id: float = 0.0
     company: float = 0.0
     team_mailbox: float = 0.0
+    contact_required: bool = False  # every record keeps an email or a phone
 
 
 SOURCES = {
@@ -82,9 +83,12 @@ SOURCES = {
     "iot": SourceStyle(coverage=0.30, hanzi=0.4, nickname=0.1, typo=0.04, swap=0.05,
                        full_name_only=True, birth_date=0.0, email=0.9, phone=0.8,
                        national_phone=0.2, stale_address=0.2, family_email=0.5),
+    # Profiles that reached the CDP through a login or a lead form: an email or a phone
+    # always comes with them. (Bare display names are in the demo world; no method can
+    # place an ambiguous one, so here they would only measure the world, not the method.)
     "social": SourceStyle(coverage=0.30, hanzi=0.7, nickname=0.3, full_name_only=True,
                           birth_date=0.0, email=0.6, phone=0.3, address=False,
-                          landline=0.2, family_email=0.2),
+                          landline=0.2, family_email=0.2, contact_required=True),
 }
 # A second CRM record typed in later by another rep: sloppier and older.
 CRM_DUPLICATE = SourceStyle(coverage=0.06, hanzi=0.5, nickname=0.3, typo=0.12, swap=0.03,
@@ -177,6 +181,20 @@ def _email(first: str, last: str, style: int, number: int, domain: str) -> str:
     f, la = _slug(first) or "x", _slug(last) or "x"
     local = (f"{f}.{la}", f"{f}_{la}{number}", f"{f}{la}{number}", f"{f[0]}{la}{number}")[style]
     return f"{local}@{domain}"
+
+
+def _unique(emails: list[str]) -> list[str]:
+    """A provider never hands one address to two people: namesakes get a number."""
+    seen: dict[str, int] = {}
+    out = []
+    for e in emails:
+        k = seen.get(e, 0)
+        seen[e] = k + 1
+        if k:
+            local, domain = e.split("@")
+            e = f"{local}{k + 1}@{domain}"
+        out.append(e)
+    return out
 
 
 def _typo(word: str, rng: np.random.Generator) -> str:
@@ -278,9 +296,9 @@ def build_people(n: int, rng: np.random.Generator, seed: int) -> People:
     fam_of_head = {h: f"{_slug(ll[h])}.family{h}@{DOMAINS[country[h]][0]}" for h in with_fam}
     fam[members] = [fam_of_head.get(h) for h in heads]
 
-    email = np.array([_email(a, b, s, k, DOMAINS[c][d]) for a, b, s, k, c, d in zip(
+    email = np.array(_unique([_email(a, b, s, k, DOMAINS[c][d]) for a, b, s, k, c, d in zip(
         fl, ll, rng.integers(0, 4, n), rng.integers(1, 9999, n), country,
-        rng.integers(0, 2, n), strict=True)], dtype=object)
+        rng.integers(0, 2, n), strict=True)]), dtype=object)
     nid[:] = None
     for c in ("CN", "US", "GB"):
         sel = np.flatnonzero(country == c)
@@ -298,7 +316,8 @@ def build_people(n: int, rng: np.random.Generator, seed: int) -> People:
                   street, city, pc, ost, oci, opc, nid, comp, dom)
 
 
-def render(p: People, idx: np.ndarray, s: SourceStyle, rng: np.random.Generator) -> dict:
+def render(p: People, idx: np.ndarray, s: SourceStyle, rng: np.random.Generator,
+           raw_phones: bool = False) -> dict:
     """The canonical fields one source holds for people ``idx``, with that source's noise."""
     n = len(idx)
     zh = p.zh[idx]
@@ -330,8 +349,12 @@ def render(p: People, idx: np.ndarray, s: SourceStyle, rng: np.random.Generator)
 
     phone = np.where(hh & (rng.random(n) < s.landline), p.landline[idx], p.mobile[idx])
     nat = np.flatnonzero(rng.random(n) < s.national_phone)
-    phone[nat] = [_national(x) for x in phone[nat]]
-    phone[rng.random(n) >= s.phone] = None
+    if raw_phones:  # as clerks typed them; the pipeline delivers E.164 (dbt staging)
+        phone[nat] = [_national(x) for x in phone[nat]]
+    no_phone = rng.random(n) >= s.phone
+    if s.contact_required:
+        no_phone &= email != None  # noqa: E711
+    phone[no_phone] = None
 
     stale = (p.old_street[idx] != None) & (rng.random(n) < s.stale_address)  # noqa: E711
     street = np.where(stale, p.old_street[idx], p.street[idx])
@@ -374,8 +397,13 @@ COLUMNS = ("source", "source_record_id", "first_name", "last_name", "full_name",
            "email", "phone", "street", "city", "postcode", "country", "national_id", "company")
 
 
-def generate(records: int, seed: int = 1) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(canonical records, truth) with about ``records`` rows; truth maps record -> person."""
+def generate(records: int, seed: int = 1, raw_phones: bool = False
+             ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(canonical records, truth) with about ``records`` rows; truth maps record -> person.
+
+    Phones are E.164, as ``int_person_records`` delivers them, unless ``raw_phones`` asks
+    for the national formats clerks type (to exercise the CLI's standardisation).
+    """
     rng = np.random.default_rng(seed)
     per_person = sum(s.coverage for s in SOURCES.values()) + CRM_DUPLICATE.coverage
     n_people = max(10, int(records / per_person))
@@ -384,7 +412,7 @@ def generate(records: int, seed: int = 1) -> tuple[pl.DataFrame, pl.DataFrame]:
     for name, style in [*SOURCES.items(), ("crm_dup", CRM_DUPLICATE)]:
         idx = np.flatnonzero(rng.random(n_people) < style.coverage)
         source = "crm" if name == "crm_dup" else name
-        rec = render(people, idx, style, rng)
+        rec = render(people, idx, style, rng, raw_phones)
         prefix = {"crm": "CT", "crm_dup": "CD", "erp": "K", "iot": "DEV", "social": "x:"}[name]
         ids = np.array([f"{prefix}{i:08d}" for i in range(len(idx))], dtype=object)
         frames.append(pl.DataFrame({"source": [source] * len(idx), "source_record_id": ids,

@@ -45,7 +45,8 @@ def components(uids: np.ndarray, links: pl.DataFrame) -> np.ndarray:
                                                 maintain_order="left")["root"].to_numpy())
 
 
-def conflicts(features: pl.DataFrame, comp: pl.DataFrame, national_id: bool = True) -> pl.DataFrame:
+def conflicts(features: pl.DataFrame, comp: pl.DataFrame, national_id: bool = True,
+              birth_date: bool = True) -> pl.DataFrame:
     """Pairs (uid_l, uid_r) within one component that cannot be the same person."""
     con = duckdb.connect()
     con.register("c", comp)
@@ -53,17 +54,17 @@ def conflicts(features: pl.DataFrame, comp: pl.DataFrame, national_id: bool = Tr
                                       "dob", "national_id"))
     nid = "(a.national_id is not null and b.national_id is not null " \
           "and a.national_id <> b.national_id)" if national_id else "false"
+    dob = dob_conflict_sql("a", "b") if birth_date else "false"
     return con.sql(f"""
         with m as (select f.*, c.component from f join c using (uid)),
         suspects as (
             select component from m group by component
-            having count(distinct national_id) > 1
-                or (count(distinct dob) > 1 and count(distinct first_name) > 1)
+            having count(distinct national_id) > 1 or count(distinct dob) > 1
         ),
         s as (select m.* from m join suspects using (component))
         select a.uid as uid_l, b.uid as uid_r
         from s a join s b on a.component = b.component and a.uid < b.uid
-        where {nid} or ({name_conflict_sql("a", "b")} and {dob_conflict_sql("a", "b")})
+        where {nid} or {dob} or ({name_conflict_sql("a", "b")} and {dob_conflict_sql("a", "b")})
     """).pl()
 
 
@@ -98,7 +99,8 @@ def _greedy(members: Iterable[int], links: list[tuple[int, int, float, bool]],
 
 
 def cluster(features: pl.DataFrame, edges: pl.DataFrame, threshold: float,
-            overrides: pl.DataFrame | None = None, national_id_conflicts: bool = True) -> pl.DataFrame:
+            overrides: pl.DataFrame | None = None, national_id_conflicts: bool = True,
+            birth_date_conflicts: bool = True) -> pl.DataFrame:
     """(uid, cluster) for every record in ``features``; cluster = smallest uid in it."""
     overrides = overrides if overrides is not None else pl.DataFrame(
         schema={"rule": pl.String, "uid_l": pl.Int64, "uid_r": pl.Int64})
@@ -111,7 +113,8 @@ def cluster(features: pl.DataFrame, edges: pl.DataFrame, threshold: float,
     comp = pl.DataFrame({"uid": uids, "component": components(uids, links)})
     sizes = comp.group_by("component").len()
     multi = comp.join(sizes.filter(pl.col("len") > 1), on="component").select("uid", "component")
-    auto = conflicts(features.join(multi.select("uid"), on="uid"), multi, national_id_conflicts)
+    auto = conflicts(features.join(multi.select("uid"), on="uid"), multi, national_id_conflicts,
+                     birth_date_conflicts)
     steward = overrides.filter(pl.col("rule") == "cannot_link").select("uid_l", "uid_r")
     cannot = pl.concat([auto.with_columns(pl.lit(False).alias("steward")),
                         steward.with_columns(pl.lit(True).alias("steward"))])
@@ -121,14 +124,19 @@ def cluster(features: pl.DataFrame, edges: pl.DataFrame, threshold: float,
     if cannot.is_empty():
         return comp.rename({"component": "cluster"}).sort("uid")
     result = dict(zip(comp["uid"].to_list(), comp["component"].to_list(), strict=True))
-    link_rows = links.join(comp.rename({"uid": "uid_l"}), on="uid_l")
-    for component in cannot["c_l"].unique().to_list():
-        members = multi.filter(pl.col("component") == component)["uid"].to_list()
-        mine = cannot.filter(pl.col("c_l") == component)
-        steward_no = {(a, b) for a, b in mine.filter("steward").select("uid_l", "uid_r").iter_rows()}
-        auto_no = {(a, b) for a, b in mine.filter(~pl.col("steward")).select("uid_l", "uid_r").iter_rows()}
-        comp_links = link_rows.filter(pl.col("component") == component).select(
+    constrained = cannot["c_l"].unique()
+    link_parts = (links.join(comp.rename({"uid": "uid_l"}), on="uid_l")
+                  .filter(pl.col("component").is_in(constrained.implode()))
+                  .partition_by("component", as_dict=True))
+    member_parts = multi.filter(pl.col("component").is_in(constrained.implode())).partition_by(
+        "component", as_dict=True)
+    for (component,), mine in cannot.partition_by("c_l", as_dict=True).items():
+        steward_no = set(mine.filter("steward").select("uid_l", "uid_r").iter_rows())
+        auto_no = set(mine.filter(~pl.col("steward")).select("uid_l", "uid_r").iter_rows())
+        comp_links = link_parts[(component,)].select(
             "uid_l", "uid_r", "match_probability", "must").rows()
+        members = member_parts[(component,)]["uid"].to_list()
         result.update(_greedy(members, comp_links, steward_no, auto_no))
     return pl.DataFrame({"uid": list(result), "cluster": list(result.values())},
                         schema={"uid": pl.Int64, "cluster": pl.Int64}).sort("uid")
+

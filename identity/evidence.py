@@ -34,17 +34,27 @@ OVERRIDE_COLUMNS = ("rule", "source_l", "source_record_id_l", "source_r", "sourc
 RULES = ("must_link", "cannot_link")
 
 
+def _similar(x: str, y: str) -> str:
+    return (f"({x} = {y} or jaro_winkler_similarity({x}, {y}) >= 0.85 "
+            f"or damerau_levenshtein({x}, {y}) <= 1 "
+            f"or (length({x}) = 1 and starts_with({y}, {x})) "
+            f"or (length({y}) = 1 and starts_with({x}, {y})))")
+
+
 def name_conflict_sql(a: str, b: str) -> str:
-    """True when two records' first names cannot be the same person's."""
+    """True when two records' first names cannot be the same person's.
+
+    Names are first aligned: when one record has first and last name swapped (its first
+    name is the other's surname), its surname is compared with the other's first name.
+    """
+    straight = (f"(len(list_intersect({a}.first_name_forms, {b}.first_name_forms)) > 0 "
+                f"or {_similar(f'{a}.first_name', f'{b}.first_name')})")
+    swapped_ab = f"({a}.first_name = {b}.last_name and {_similar(f'{a}.last_name', f'{b}.first_name')})"
+    swapped_ba = f"({b}.first_name = {a}.last_name and {_similar(f'{b}.last_name', f'{a}.first_name')})"
     return f"""(
         {a}.first_name is not null and {b}.first_name is not null
-        and {a}.first_name <> {b}.first_name
-        and len(list_intersect({a}.first_name_forms, {b}.first_name_forms)) = 0
-        and jaro_winkler_similarity({a}.first_name, {b}.first_name) < 0.85
-        and damerau_levenshtein({a}.first_name, {b}.first_name) > 1
-        and not ({a}.first_name = {b}.last_name or {a}.last_name = {b}.first_name)
-        and not (length({a}.first_name) = 1 and starts_with({b}.first_name, {a}.first_name))
-        and not (length({b}.first_name) = 1 and starts_with({a}.first_name, {b}.first_name))
+        and not {straight} and not coalesce({swapped_ab}, false)
+        and not coalesce({swapped_ba}, false)
     )"""
 
 

@@ -9,6 +9,7 @@ the same score whichever way it was found.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import polars as pl
@@ -17,7 +18,7 @@ from identity.features import MATCH_COLUMNS
 from identity.model import Model
 
 EDGE_SCHEMA = {"uid_l": pl.Int64, "uid_r": pl.Int64, "match_weight": pl.Float64,
-               "match_probability": pl.Float64}
+               "match_probability": pl.Float64, "other_weight": pl.Float64}
 
 
 def _linker(tables: list[pl.DataFrame], model: Model) -> tuple[Any, Any, list[Any]]:
@@ -25,16 +26,24 @@ def _linker(tables: list[pl.DataFrame], model: Model) -> tuple[Any, Any, list[An
 
     db_api = DuckDBAPI()
     registered = [db_api.register(t.select(MATCH_COLUMNS).to_arrow()) for t in tables]
-    linker = Linker(registered[0], model.settings, log_level=logging.WARNING)
+    # Per-comparison weights are kept so that an edge records how much of its score the
+    # names gave (placement asks whether anything *besides* the name disagrees).
+    settings = {**model.settings, "retain_intermediate_calculation_columns": True}
+    linker = Linker(registered[0], settings, log_level=logging.WARNING)
     for col, table in model.tf_tables.items():
         linker.table_management.register_term_frequency_lookup(
             db_api.register(table.to_arrow()), col)
     return linker, db_api, registered
 
 
-def _edges(splink_df: Any) -> pl.DataFrame:
+def _edges(splink_df: Any, model: Model) -> pl.DataFrame:
+    """Scored pairs; ``other_weight`` is the evidence from everything but the names."""
     rel = splink_df.as_duckdbpyrelation()
-    out = rel.select("uid_l, uid_r, match_weight, match_probability").pl()
+    lam = model.settings["probability_two_random_records_match"]
+    prior = math.log2(lam / (1 - lam))
+    name = "mw_name + coalesce(mw_tf_adj_name, 0)" if "mw_tf_adj_name" in rel.columns else "mw_name"
+    out = rel.select(f"uid_l, uid_r, match_weight, match_probability, "
+                     f"match_weight - ({name}) - ({prior}) as other_weight").pl()
     splink_df.drop_table_from_database_and_remove_from_cache()
     return _normalise(out)
 
@@ -45,7 +54,8 @@ def _normalise(edges: pl.DataFrame) -> pl.DataFrame:
         pl.min_horizontal("uid_l", "uid_r").cast(pl.Int64).alias("uid_l"),
         pl.max_horizontal("uid_l", "uid_r").cast(pl.Int64).alias("uid_r"),
         pl.col("match_weight").cast(pl.Float64).round(6),
-        pl.col("match_probability").cast(pl.Float64).round(6))
+        pl.col("match_probability").cast(pl.Float64).round(6),
+        pl.col("other_weight").cast(pl.Float64).round(6))
         .unique(subset=["uid_l", "uid_r"], keep="first").sort("uid_l", "uid_r"))
 
 
@@ -59,7 +69,7 @@ def score_all(features: pl.DataFrame, model: Model, threshold: float) -> pl.Data
         return empty_edges()
     linker, _, _ = _linker([features], model)
     return _edges(linker.inference.predict(threshold_match_probability=threshold,
-                                           warning_mode="never"))
+                                           warning_mode="never"), model)
 
 
 def score_new(existing: pl.DataFrame, new: pl.DataFrame, model: Model,
@@ -72,9 +82,9 @@ def score_new(existing: pl.DataFrame, new: pl.DataFrame, model: Model,
     parts = []
     if new.height > 1:
         parts.append(_edges(linker.inference.predict_within(
-            registered[0], threshold_match_probability=threshold, warning_mode="never")))
+            registered[0], threshold_match_probability=threshold, warning_mode="never"), model))
     if existing.height:
         parts.append(_edges(linker.inference.predict_between(
             registered[0], registered[1], threshold_match_probability=threshold,
-            warning_mode="never")))
+            warning_mode="never"), model))
     return _normalise(pl.concat(parts)) if parts else empty_edges()

@@ -3,7 +3,19 @@
 1. The prior (how likely two random records match) from deterministic rules on clean
    identifiers, corrected for their assumed recall.
 2. u-probabilities from random record pairs (almost all non-matches).
-3. m-probabilities by expectation maximisation, one session per configured EM block.
+3. m-probabilities from *anchor pairs*, with expectation maximisation as a complement.
+
+Why anchors rather than EM alone: EM fits a two-class mixture to whatever pairs its
+blocking rule produces. Blocked on surname or street, the pairs are mostly household
+members, and EM happily learns "same surname and address, different first name" as the
+match class; how good a model is then depends on which blocks someone picked. Anchors
+are pairs that share a clean email, phone or national ID (merge protection has already
+removed shared ones), so they are matches with very few exceptions. m for a comparison
+is measured on anchors found *through other identifiers* (the email comparison learns
+from phone and national-ID anchors), so no comparison is judged by pairs selected for
+agreeing on it. EM sessions on the configured blocks still run; their estimate is used
+for comparisons the anchors see too rarely, and how far EM drifts from the anchors is
+recorded in the model metadata as a warning sign.
 
 Training sees the features *after* merge protection, so shared mailboxes and household
 landlines never teach the model that agreeing on them means a match.
@@ -21,6 +33,10 @@ from identity import model as model_store
 from identity.settings import DETERMINISTIC_RULES, IdentityConfig, blocking_rule, splink_settings
 
 log = logging.getLogger(__name__)
+ANCHORS = ("email", "phone", "national_id")
+# Pseudo-counts of the prior m distribution: small, so data dominates once seen.
+PRIOR_WEIGHT = 10.0
+MIN_ANCHOR_PAIRS = 50
 
 
 def tf_tables(features: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -39,15 +55,91 @@ def sample(features: pl.DataFrame, max_records: int, seed: int) -> pl.DataFrame:
     return features.sample(n=max_records, seed=seed).sort("uid")
 
 
+def _anchor_gammas(linker: Any, registered: Any) -> pl.DataFrame:
+    """Comparison vectors of every pair sharing a clean email, phone or national ID."""
+    # gamma_ columns are only retained with both flags on.
+    linker._settings_obj._retain_intermediate_calculation_columns = True
+    linker._settings_obj._retain_matching_columns = True
+    try:
+        df = linker.inference.predict_within(
+            registered, blocking_rules_to_generate_predictions=[blocking_rule((a,)) for a in ANCHORS],
+            warning_mode="never")
+    finally:
+        linker._settings_obj._retain_intermediate_calculation_columns = False
+        linker._settings_obj._retain_matching_columns = False
+    rel = df.as_duckdbpyrelation()
+    out = rel.select(", ".join(c for c in rel.columns if c.startswith("gamma_"))).pl()
+    df.drop_table_from_database_and_remove_from_cache()
+    return out
+
+
+def _exact_gamma(linker: Any, comparison: str) -> int:
+    cc = next(c for c in linker._settings_obj.comparisons if c.output_column_name == comparison)
+    return cc._comparison_levels_excluding_null[0].comparison_vector_value
+
+
+def _floor_unobserved_u(linker: Any, pairs: int) -> None:
+    """A level never seen among ``pairs`` random pairs gets u = 1 / (2 * pairs).
+
+    Splink leaves such levels untrained and, after a save and load, falls back to a
+    generic default (around 1e-3): an exact phone match would then weigh 10 bits
+    instead of 20. Not seen in a million pairs means rarer than one in a million.
+    """
+    for cc in linker._settings_obj.comparisons:
+        for cl in cc._comparison_levels_excluding_null:
+            if not isinstance(cl._u_probability, float) or cl._u_probability <= 0:
+                cl.u_probability = 0.5 / pairs
+
+
+def _prior(n_levels: int) -> list[float]:
+    """Splink's default m: most mass on the first (most similar) level."""
+    if n_levels == 1:
+        return [1.0]
+    return [0.95] + [0.05 / (n_levels - 1)] * (n_levels - 1)
+
+
+def _set_m_from_anchors(linker: Any, gammas: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """Overwrite m with anchor estimates where anchors are numerous; report per comparison."""
+    agree = {a: pl.col(f"gamma_{a}") == _exact_gamma(linker, a) for a in ANCHORS}
+    report = {}
+    for cc in linker._settings_obj.comparisons:
+        name = cc.output_column_name
+        others = [agree[a] for a in ANCHORS if a != name]
+        col = f"gamma_{name}"
+        pairs = gammas.filter(pl.any_horizontal(others) & (pl.col(col) >= 0))
+        counts = dict(pairs.group_by(col).len().iter_rows())
+        levels = cc._comparison_levels_excluding_null
+        prior = _prior(len(levels))
+        n = pairs.height
+        em_m = {cl.label_for_charts: cl.m_probability for cl in levels}
+        if n >= MIN_ANCHOR_PAIRS:
+            for cl, p in zip(levels, prior, strict=True):
+                k = counts.get(cl.comparison_vector_value, 0)
+                cl.m_probability = (k + PRIOR_WEIGHT * p) / (n + PRIOR_WEIGHT)
+            source = "anchors"
+        else:
+            for cl, p in zip(levels, prior, strict=True):
+                if not isinstance(cl._m_probability, float):  # untrained or "not observed"
+                    cl.m_probability = p
+            source = "em" if any(isinstance(v, float) for v in em_m.values()) else "prior"
+        drift = max((abs(cl.m_probability - em_m[cl.label_for_charts])
+                     for cl in levels if isinstance(em_m[cl.label_for_charts], float)), default=0.0)
+        report[name] = {"m_from": source, "anchor_pairs": n, "em_drift": round(drift, 4)}
+    return report
+
+
 def fit(features: pl.DataFrame, config: IdentityConfig,
         em_blocks: tuple[tuple[str, ...] | str, ...] | None = None) -> tuple[dict[str, Any], dict]:
     """(trained Splink settings dict, training metadata) from merge-protected features."""
     from splink import DuckDBAPI, Linker
 
+    from identity.features import MATCH_COLUMNS
+
     started = time.perf_counter()
     data = sample(features, config.train_max_records, config.train_seed)
     db_api = DuckDBAPI()
-    linker = Linker(db_api.register(data.to_arrow()), splink_settings(), log_level=logging.WARNING)
+    registered = db_api.register(data.select(MATCH_COLUMNS).to_arrow())
+    linker = Linker(registered, splink_settings(), log_level=logging.ERROR)
     for col, table in tf_tables(data).items():
         linker.table_management.register_term_frequency_lookup(
             db_api.register(table.to_arrow()), col)
@@ -55,16 +147,32 @@ def fit(features: pl.DataFrame, config: IdentityConfig,
         [blocking_rule(r) for r in DETERMINISTIC_RULES], recall=config.deterministic_recall)
     linker.training.estimate_u_using_random_sampling(
         max_pairs=config.train_random_pairs, seed=config.train_seed)
+    _floor_unobserved_u(linker, config.train_random_pairs)
     blocks = em_blocks or config.em_blocks
     for block in blocks:
         linker.training.estimate_parameters_using_expectation_maximisation(
-            blocking_rule(block), estimate_without_term_frequencies=True)
+            blocking_rule(block), estimate_without_term_frequencies=True, max_pairs=2e6)
+    report = _set_m_from_anchors(linker, _anchor_gammas(linker, registered))
     settings = linker.misc.save_model_to_json()
     meta = {
         "trained_records": data.height,
         "input_records": features.height,
         "em_blocks": [list(b) if isinstance(b, tuple) else b for b in blocks],
         "probability_two_random_records_match": settings["probability_two_random_records_match"],
+        "comparisons": report,
         "seconds": round(time.perf_counter() - started, 2),
     }
     return settings, meta
+
+
+def train_and_save(features: pl.DataFrame, config: IdentityConfig, models_dir: Any,
+                   em_blocks: tuple[tuple[str, ...] | str, ...] | None = None,
+                   make_current: bool = True) -> model_store.Model:
+    """Fit on merge-protected ``features`` and store a new model version under ``models_dir``."""
+    from identity import evidence
+
+    shared = evidence.find_shared(features, config)
+    clean = evidence.without_shared(features, shared)
+    settings, meta = fit(clean, config, em_blocks)
+    meta["shared_identifiers"] = shared.height
+    return model_store.save(models_dir, settings, tf_tables(clean), meta, make_current)

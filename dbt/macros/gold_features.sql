@@ -2,9 +2,12 @@
     In customer_features_daily, `known` is the running-total row of the last day before
     as_of_date and `w<N>` the one of the last day before as_of_date - N. -#}
 
-{#- Sum of `metric` over the N days before as_of_date: [as_of_date - N, as_of_date). -#}
-{% macro gold_win(metric, days) -%}
-    (coalesce(known.cum_{{ metric }}, 0) - coalesce(w{{ days }}.cum_{{ metric }}, 0))
+{#- Sum of `metric` over the N days before as_of_date: [as_of_date - N, as_of_date).
+    Sums of doubles are rounded to `digits`: a difference of two running totals leaves float
+    residue such as -9e-13 where the true value is 0, which would break declared ranges. -#}
+{% macro gold_win(metric, days, digits=none) -%}
+    {%- set diff = "(coalesce(known.cum_" ~ metric ~ ", 0) - coalesce(w" ~ days ~ ".cum_" ~ metric ~ ", 0))" -%}
+    {%- if digits is none -%}{{ diff }}{%- else -%}round({{ diff }}, {{ digits }}){%- endif -%}
 {%- endmacro %}
 
 {#- Sum of `metric` over everything known before as_of_date. -#}
@@ -17,13 +20,14 @@
     (({{ numerator }})::double / nullif({{ denominator }}, 0))
 {%- endmacro %}
 
-{#- The snapshot days the feature spine keeps between start and end: every day within
-    `daily_days` of the horizon (the day after the latest event), and every `cadence`-th day
-    (Mondays for 7) before that; never past the horizon. See docs/gold.md, "the feature spine". -#}
-{% macro gold_spine_days(bounds, start, end, daily_days, cadence) -%}
+{#- The snapshot days of the feature spine between start and end: every day from `daily_from`
+    on, and every `cadence`-th day (Mondays for 7) before it; never past the horizon (the day
+    after the latest event). A fixed daily_from keeps each day's snapshot the same whenever it
+    is built; Dagster's day partitions exclude the same history days. See docs/gold.md. -#}
+{% macro gold_spine_days(bounds, start, end, daily_from, cadence) -%}
     {#- `bounds` is a relation with one row and a `horizon` date; start/end are SQL expressions over it. -#}
     select days.d::date as as_of_date
     from {{ bounds }}, generate_series(({{ start }})::date, least(({{ end }})::date, horizon), interval 1 day) as days(d)
-    where days.d::date > horizon - {{ daily_days }}
+    where days.d::date >= date '{{ daily_from }}'
         or date_diff('day', date '1970-01-05', days.d::date) % {{ cadence }} = 0
 {%- endmacro %}

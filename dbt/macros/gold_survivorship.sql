@@ -22,10 +22,7 @@
         {%- elif rule == 'most_recent' -%}
             {%- do parts.append("record_updated_at desc nulls last") -%}
         {%- elif rule == 'most_frequent' -%}
-            {#- How many records of the customer carry the same (normalised) values. -#}
-            {%- set keys = [] -%}
-            {%- for c in spec['columns'] -%}{%- do keys.append("lower(trim(" ~ c ~ "::varchar))") -%}{%- endfor -%}
-            {%- do parts.append("count(*) over (partition by customer_id, " ~ keys | join(', ') ~ ") desc") -%}
+            {%- do parts.append("same_values desc") -%}
         {%- else -%}
             {{ exceptions.raise_compiler_error("survivorship." ~ group ~ ": unknown rule '" ~ rule ~ "' (use source_priority, most_recent or most_frequent)") }}
         {%- endif -%}
@@ -38,13 +35,19 @@
 {#- One CTE body per attribute group: the winning record's columns plus <group>_source. -#}
 {% macro gold_survivor(records, group, spec) -%}
     {%- set required = spec.get('require') or [spec['columns'][0]] -%}
+    {%- set keys = [] -%}
+    {%- for c in spec['columns'] -%}{%- do keys.append("lower(trim(" ~ c ~ "::varchar))") -%}{%- endfor -%}
     select
         customer_id,
         {%- for c in spec['columns'] %}
         {{ c }},
         {%- endfor %}
         source as {{ group }}_source
-    from {{ records }}
-    where {% for c in required %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+    from (
+        -- same_values: how many records of the customer carry these (normalised) values.
+        select *, count(*) over (partition by customer_id, {{ keys | join(', ') }}) as same_values
+        from {{ records }}
+        where {% for c in required %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+    ) as candidates
     qualify row_number() over (partition by customer_id order by {{ gold_survivorship_order(group, spec) }}) = 1
 {%- endmacro %}

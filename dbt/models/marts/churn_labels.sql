@@ -5,7 +5,8 @@
     label rate is not biased towards the end of the data. Rows exist for customers at risk at D:
     seen before D and not yet gone silent for good. The dates follow the feature spine. -#}
 {{ config(tags=['gold'], post_hook=["{{ gold_main_view() }}"]) }}
-{%- set daily_days = var('features_daily_days', 90) -%}
+{#- Keep in step with FEATURES_DAILY_FROM in pipelines/defs/gold/partitions.py. -#}
+{%- set daily_from = var('features_daily_from', '2026-04-01') -%}
 {%- set cadence = var('features_history_cadence_days', 7) -%}
 
 with activity as (
@@ -26,7 +27,7 @@ customers as (
 ),
 
 spine_days as (
-    {{ gold_spine_days('bounds', 'first_as_of', 'horizon - 180', daily_days, cadence) | indent(4) }}
+    {{ gold_spine_days('bounds', 'first_as_of', 'horizon - 180', daily_from, cadence) | indent(4) }}
 )
 
 select

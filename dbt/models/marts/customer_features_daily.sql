@@ -14,8 +14,19 @@
 ) }}
 {%- set start = var('features_start', none) -%}
 {%- set end = var('features_end', none) -%}
-{%- set daily_days = var('features_daily_days', 90) -%}
+{#- Keep in step with FEATURES_DAILY_FROM in pipelines/defs/gold/partitions.py. -#}
+{%- set daily_from = var('features_daily_from', '2026-04-01') -%}
 {%- set cadence = var('features_history_cadence_days', 7) -%}
+{%- set window_metrics = [
+    'activities', 'crm_activities', 'tickets', 'orders', 'invoice_amount_eur', 'invoices',
+    'social_posts', 'negative_posts', 'sentiment_sum', 'sentiment_n', 'reactions',
+    'iot_readings', 'usage_min_sum', 'usage_n', 'power_w_sum', 'power_n', 'alerts',
+] -%}
+{%- set known_metrics = window_metrics + [
+    'orders_valued', 'order_amount_eur', 'invoices_paid', 'days_to_pay', 'devices_registered',
+    'opps_opened', 'opps_opened_dayno', 'opps_closed', 'opps_closed_dayno', 'opps_closed_days',
+    'opps_won', 'opps_won_days', 'won_amount_eur',
+] -%}
 
 with activity as (
     select * from {{ ref('int_customer_activity_daily') }}
@@ -31,26 +42,62 @@ spine_days as (
         'bounds',
         ("'" ~ start ~ "'") if start else ('horizon' if is_incremental() else 'first_as_of'),
         ("'" ~ end ~ "'") if end else 'horizon',
-        daily_days, cadence) | indent(4) }}
+        daily_from, cadence) | indent(4) }}
 ),
 
 customers as (
-    select customer_id, min(first_day) as first_day
+    select customer_key, any_value(customer_id) as customer_id, min(first_day) as first_day
     from activity
-    group by customer_id
+    group by customer_key
 ),
 
 spine as (
     select
+        row_number() over () as spine_row,
+        customers.customer_key,
         customers.customer_id,
         spine_days.as_of_date,
-        customers.first_day,
-        spine_days.as_of_date - 7 as as_of_7,
-        spine_days.as_of_date - 30 as as_of_30,
-        spine_days.as_of_date - 90 as as_of_90
+        customers.first_day
     from spine_days
     inner join customers on customers.first_day < spine_days.as_of_date
 ),
+
+{#- Four narrow ASOF lookups of the running totals: as known before as_of_date, and before
+    as_of_date - 7, - 30 and - 90, on an integer key and only the columns each needs. Narrow
+    lookups joined back on spine_row are 2-3x faster than chained ASOF joins, which drag ever
+    wider rows through each sort. #}
+known as (
+    select spine.spine_row, activity.*exclude (customer_key, day)
+    from spine
+    asof left join (
+        select
+            customer_key, day,
+            {%- for metric in known_metrics %}
+            cum_{{ metric }},
+            {%- endfor %}
+            last_activity_day, last_order_day, last_ticket_day, last_telemetry_day
+        from activity
+    ) as activity
+        on spine.customer_key = activity.customer_key and spine.as_of_date > activity.day
+),
+{%- for w in [7, 30, 90] %}
+
+w{{ w }} as (
+    select
+        spine.spine_row,
+        activity.*exclude (customer_key, day)
+    from spine
+    asof left join (
+        select
+            customer_key, day,
+            {%- for metric in window_metrics %}
+            cum_{{ metric }}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        from activity
+    ) as activity
+        on spine.customer_key = activity.customer_key and spine.as_of_date - {{ w }} > activity.day
+),
+{%- endfor %}
 
 features as (
     select
@@ -63,8 +110,8 @@ features as (
         {{ gold_life('orders') }} as orders_lifetime,
         {{ gold_life('invoice_amount_eur') }} as revenue_lifetime_eur,
         {{ gold_ratio(gold_life('order_amount_eur'), gold_life('orders_valued')) }} as avg_order_value_eur,
-        {{ gold_win('invoice_amount_eur', 30) }} as revenue_30d_eur,
-        {{ gold_win('invoice_amount_eur', 90) }} as revenue_90d_eur,
+        {{ gold_win('invoice_amount_eur', 30, 2) }} as revenue_30d_eur,
+        {{ gold_win('invoice_amount_eur', 90, 2) }} as revenue_90d_eur,
         -- activity per source over 7, 30 and 90 days
         {%- for metric in ['activities', 'crm_activities', 'orders', 'social_posts', 'iot_readings'] %}
         {%- set name = 'erp_orders' if metric == 'orders' else metric %}
@@ -82,18 +129,18 @@ features as (
         -- IoT usage, anomalies and silence
         {{ gold_life('devices_registered') }} as devices_registered,
         {%- for w in [7, 30, 90] %}
-        {{ gold_ratio(gold_win('usage_min_sum', w), gold_win('usage_n', w)) }} as usage_min_avg_{{ w }}d,
+        {{ gold_ratio(gold_win('usage_min_sum', w, 6), gold_win('usage_n', w)) }} as usage_min_avg_{{ w }}d,
         {%- endfor %}
-        {{ gold_ratio(gold_ratio(gold_win('usage_min_sum', 7), gold_win('usage_n', 7)),
-                      gold_ratio(gold_win('usage_min_sum', 90), gold_win('usage_n', 90))) }} as usage_trend_7d_vs_90d,
-        {{ gold_ratio(gold_win('power_w_sum', 30), gold_win('power_n', 30)) }} as power_w_avg_30d,
+        {{ gold_ratio(gold_ratio(gold_win('usage_min_sum', 7, 6), gold_win('usage_n', 7)),
+                      gold_ratio(gold_win('usage_min_sum', 90, 6), gold_win('usage_n', 90))) }} as usage_trend_7d_vs_90d,
+        {{ gold_ratio(gold_win('power_w_sum', 30, 6), gold_win('power_n', 30)) }} as power_w_avg_30d,
         {{ gold_win('alerts', 30) }} as device_alerts_30d,
         {{ gold_win('alerts', 90) }} as device_alerts_90d,
         {{ gold_ratio(gold_win('alerts', 90), gold_win('iot_readings', 90)) }} as alert_rate_90d,
         {{ gold_days('spine.as_of_date', 'known.last_telemetry_day') }} as days_since_last_telemetry,
         -- social sentiment, rolling
-        {{ gold_ratio(gold_win('sentiment_sum', 30), gold_win('sentiment_n', 30)) }} as sentiment_avg_30d,
-        {{ gold_ratio(gold_win('sentiment_sum', 90), gold_win('sentiment_n', 90)) }} as sentiment_avg_90d,
+        {{ gold_ratio(gold_win('sentiment_sum', 30, 6), gold_win('sentiment_n', 30)) }} as sentiment_avg_30d,
+        {{ gold_ratio(gold_win('sentiment_sum', 90, 6), gold_win('sentiment_n', 90)) }} as sentiment_avg_90d,
         {{ gold_ratio(gold_life('sentiment_sum'), gold_life('sentiment_n')) }} as sentiment_avg_lifetime,
         {{ gold_win('negative_posts', 30) }} as negative_posts_30d,
         {{ gold_win('negative_posts', 90) }} as negative_posts_90d,
@@ -113,13 +160,10 @@ features as (
         {{ gold_life('invoices') }} - {{ gold_life('invoices_paid') }} as unpaid_invoices,
         {{ gold_ratio(gold_life('days_to_pay'), gold_life('invoices_paid')) }} as avg_days_to_pay
     from spine
-    asof left join activity as known
-        on spine.customer_id = known.customer_id and spine.as_of_date > known.day
+    inner join known using (spine_row)
     {%- for w in [7, 30, 90] %}
-    asof left join activity as w{{ w }}
-        on spine.customer_id = w{{ w }}.customer_id and spine.as_of_{{ w }} > w{{ w }}.day
+    inner join w{{ w }} using (spine_row)
     {%- endfor %}
 )
 
 select * from features
-order by as_of_date, customer_id

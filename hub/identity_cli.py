@@ -1,0 +1,221 @@
+"""`hub identity ...`: resolve any canonical file, explain a customer, evaluate against truth.
+
+Wired into the main CLI with ``app.add_typer(identity_app, name="identity")``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+identity_app = typer.Typer(
+    help="Identity resolution: one stable customer ID per person, explained and measured.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+WORKSPACE_IN_OUT = ".identity"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _quiet() -> None:
+    # Splink logs training progress and per-level notes at INFO/WARNING; the CLI prints its
+    # own summary instead.
+    for name in ("splink", "duckdb"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _config(path: Path | None):  # noqa: ANN202
+    from identity.settings import IdentityConfig
+
+    if path is not None and not path.exists():
+        raise _fail(f"{path}: no such config file")
+    return IdentityConfig.load(path)
+
+
+def _workspace(state: Path | None):  # noqa: ANN202
+    """The workspace of a `resolve --out` folder, a workspace folder, or the pipeline's."""
+    from hub.settings import HubPaths
+    from identity.workspace import Workspace
+
+    if state is None:
+        return Workspace(HubPaths.from_env().state / "identity")
+    if (state / WORKSPACE_IN_OUT).is_dir():
+        return Workspace(state / WORKSPACE_IN_OUT)
+    return Workspace(state)
+
+
+@identity_app.command()
+def resolve(
+    input: Annotated[Path, typer.Argument(help="CSV, Parquet or DuckDB file of canonical person records.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for clusters.parquet and pairs.parquet.")],
+    table: Annotated[str | None, typer.Option(help="Table to read from a DuckDB file.")] = None,
+    retrain: Annotated[bool, typer.Option(help="Train a new model on this input even if one exists.")] = False,
+    full: Annotated[bool, typer.Option(help="Rescore everything instead of only what changed.")] = False,
+    config: Annotated[Path | None, typer.Option(help="An identity.yaml to use instead of the default.")] = None,
+) -> None:
+    """Resolve INPUT into customers: write DIR/clusters.parquet and DIR/pairs.parquet.
+
+    Re-running on the same DIR keeps customer IDs stable and only rescores what changed.
+    """
+    from identity import canonical
+    from identity.workspace import Workspace, clusters_table, pairs_table
+    from identity.workspace import resolve as resolve_records
+
+    _quiet()
+    cfg = _config(config)
+    started = time.perf_counter()
+    try:
+        records, report = canonical.load(input, table)
+    except canonical.CanonicalInputError as exc:
+        raise _fail(str(exc)) from None
+    for line in report.lines():
+        typer.echo(line)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    ws = Workspace(out / WORKSPACE_IN_OUT)
+    try:
+        result, how = resolve_records(records, ws, cfg, retrain=retrain, full=full)
+    except Exception as exc:
+        if os.environ.get("HUB_DEBUG"):
+            raise
+        raise _fail(f"resolution failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    " (set HUB_DEBUG=1 for details)", 1) from None
+    clusters_table(result).write_parquet(out / "clusters.parquet")
+    pairs = pairs_table(result, cfg.pairs_threshold)
+    pairs.write_parquet(out / "pairs.parquet")
+    events = ", ".join(f"{k} {v:,}" for k, v in sorted(result.events.items())) or "none"
+    typer.echo(f"{how}; {result.mode} run")
+    typer.echo(f"{result.records:,} records -> {result.clusters:,} customers; "
+               f"{pairs.height:,} pairs >= {cfg.pairs_threshold}; "
+               f"{result.shared.height:,} shared identifiers ignored")
+    typer.echo(f"ID events: {events} ({result.id_changes:,} records changed customer)")
+    typer.echo(f"wrote {out / 'clusters.parquet'} and {out / 'pairs.parquet'} "
+               f"in {time.perf_counter() - started:.1f}s")
+
+
+@identity_app.command()
+def explain(
+    customer_id: Annotated[str, typer.Argument(help="A customer ID (merged IDs are followed).")],
+    html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML page with charts.")] = None,
+    state: Annotated[Path | None, typer.Option(help="A `resolve --out` folder or identity workspace (default: the pipeline's).")] = None,
+) -> None:
+    """Show a customer's records and the evidence that joined them."""
+    from identity import explain as explain_mod
+    from identity.state import State
+
+    _quiet()
+    ws = _workspace(state)
+    run_state = State.load(ws.run_state)
+    if run_state is None:
+        raise _fail(f"no identity run found in {ws.root}; run `hub identity resolve` or the "
+                    "identity assets first", 1)
+    model = ws.model(run_state.meta.get("model_version"))
+    if model is None:
+        model = _default_for(run_state)
+    try:
+        e = explain_mod.explain(run_state, model, customer_id)
+    except explain_mod.UnknownCustomer as exc:
+        raise _fail(str(exc), 1) from None
+    typer.echo(explain_mod.as_text(e))
+    if html is not None:
+        html.write_text(explain_mod.as_html(e), encoding="utf-8")
+        typer.echo(f"wrote {html}")
+
+
+def _default_for(run_state):  # noqa: ANN001, ANN202
+    """The bundled model refitted to the state's records (what a small `resolve` used)."""
+    from identity import evidence
+    from identity.settings import IdentityConfig
+    from identity.workspace import default_model
+
+    clean = evidence.without_shared(run_state.features, run_state.shared)
+    return default_model(clean, IdentityConfig.load())
+
+
+@identity_app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option("--truth", help="Ground truth: source, [entity,] source_record_id, person_id.")],
+    clusters: Annotated[Path | None, typer.Option(help="clusters.parquet/CSV to judge (default: the last run's assignment).")] = None,
+    state: Annotated[Path | None, typer.Option(help="A `resolve --out` folder or identity workspace (default: the pipeline's).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Pairwise and B-cubed precision, recall and F1 against ground truth."""
+    import polars as pl
+
+    from identity import evaluate as evaluate_mod
+    from identity.state import State
+
+    try:
+        truth_df = evaluate_mod.read_truth(truth)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if clusters is not None:
+        if not clusters.exists():
+            raise _fail(f"{clusters}: no such file")
+        predicted = (pl.read_csv(clusters, infer_schema=False) if clusters.suffix.lower() == ".csv"
+                     else pl.read_parquet(clusters))
+        missing = {"source", "source_record_id", "customer_id"} - set(predicted.columns)
+        if missing:
+            raise _fail(f"{clusters}: lacks column(s) {', '.join(sorted(missing))}")
+    else:
+        ws = _workspace(state)
+        run_state = State.load(ws.run_state)
+        if run_state is None:
+            raise _fail(f"no identity run found in {ws.root}; give --clusters or --state", 1)
+        predicted = run_state.canonical.select("uid", "source", "source_record_id").join(
+            run_state.assignment.select("uid", "customer_id"), on="uid")
+    metrics = evaluate_mod.evaluate(predicted.select(
+        pl.col("source").cast(pl.String), pl.col("source_record_id").cast(pl.String),
+        pl.col("customer_id").cast(pl.String)), truth_df)
+    if as_json:
+        typer.echo(json.dumps(metrics.as_dict(), indent=1))
+    else:
+        for line in metrics.lines():
+            typer.echo(line)
+
+
+@identity_app.command()
+def train(
+    input: Annotated[Path | None, typer.Argument(help="Canonical records (default: the warehouse's int_person_records).")] = None,
+    state: Annotated[Path | None, typer.Option(help="Identity workspace to store the model in (default: the pipeline's).")] = None,
+    config: Annotated[Path | None, typer.Option(help="An identity.yaml to use instead of the default.")] = None,
+) -> None:
+    """Train a new model version (scheduled runs keep using it until the next training)."""
+    from hub.settings import HubPaths
+    from identity import canonical, evidence, features
+    from identity import model as model_store
+    from identity import train as train_mod
+
+    _quiet()
+    cfg = _config(config)
+    source = input or HubPaths.from_env().warehouse_db
+    try:
+        records, report = canonical.load(source)
+    except canonical.CanonicalInputError as exc:
+        raise _fail(str(exc)) from None
+    for line in report.lines():
+        typer.echo(line)
+    feats = features.build(records)
+    shared = evidence.find_shared(feats, cfg)
+    clean = evidence.without_shared(feats, shared)
+    if clean.height < 2:
+        raise _fail("too few records to train on", 1)
+    settings, meta = train_mod.fit(clean, cfg)
+    ws = _workspace(state)
+    saved = model_store.save(ws.models, settings, train_mod.tf_tables(clean),
+                             {**meta, "shared_identifiers": shared.height})
+    typer.echo(f"trained {saved.version} on {clean.height:,} records in {meta['seconds']}s "
+               f"-> {ws.models / saved.version}")

@@ -1,0 +1,148 @@
+"""Place records that nothing links: a name is strong evidence when only one customer has it.
+
+A social profile often shows nothing but a display name ("Mike Mitchell", "Gloria H.",
+林辉). Pair scoring cannot link it: a name is weak evidence while other people may share
+it, and the model cannot know who else does. The cluster graph can. After clustering,
+a record left alone joins customer C when
+
+- its name is compatible with a record of C (same name in Latin, pinyin or characters,
+  swapped, nickname, one typo, an initial for a first or last name), and
+- C is the only customer that is: any second candidate makes the name ambiguous and the
+  record stays alone, and
+- nothing disagrees: for each identifier the record has (email, phone, birth date,
+  national ID), C either has no value or has a matching one; a record with only a name
+  has nothing that could disagree.
+
+Bare records never count as candidates for each other: two bare "Jennifer Jones" profiles
+do not make that name ambiguous, and both join the one customer called Jennifer Jones.
+The pass is a pure function of the clustering and the features, so rerunning it after
+an incremental run gives what a full run gives.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+RICH = ("email", "phone", "dob", "street", "postcode", "national_id")
+
+# Join keys: each candidate pair shares one, so the expensive comparison runs on few pairs.
+_KEYS = """
+    select uid, cluster, size, rich, first_name, last_name, first_name_forms, name_hanzi,
+           first_name || '|' || last_name as nk,
+           last_name || '|' || first_name as nk_swapped,
+           first_name_key || '|' || last_name as fk,
+           -- typos keep the first and last letter (clerks slip in the middle)
+           last_name || '|' || left(first_name, 1) || right(first_name, 1) as typo_first,
+           first_name_key || '|' || left(last_name, 1) || right(last_name, 1) as typo_last,
+           first_name_key || '|' || left(last_name, 1) as initial_last,
+           last_name || '|' || left(first_name, 1) as initial_first
+    from f
+"""
+
+# Tier 1: the same name (in any script, or swapped). Tier 2: a nickname, one typo, an
+# initial. An exact candidate beats fuzzy ones: a lone record is placed on the best tier
+# that has any candidate, and only if that tier has one.
+_EXACT_JOINS = ("s.nk = x.nk", "s.nk_swapped = x.nk", "s.name_hanzi = x.name_hanzi")
+_EXACT = """(
+    s.name_hanzi = x.name_hanzi
+    or (s.first_name = x.first_name and s.last_name = x.last_name
+        and (s.name_hanzi is null or x.name_hanzi is null))
+    or (s.first_name = x.last_name and s.last_name = x.first_name)
+)"""
+# Tier 2: each join key already implies part of the match; the condition checks the rest.
+_DL1 = "abs(length({a}) - length({b})) <= 1 and damerau_levenshtein({a}, {b}) <= 1"
+_CLOSE = [
+    # nickname: the record's first name stands for the candidate's (Bob -> Robert)
+    ("f.form || '|' || s.last_name = x.fk", "true"),
+    # swapped, with a nickname in the part that moved
+    ("s.last_name || '|' || f.form = x.nk", "true"),
+    # one typo in the first name (same surname, same first and last letter); not for names
+    # written in characters: 柳谭 is not a typo of 柳帆, though liutan is one edit from liufan
+    ("s.typo_first = x.typo_first and length(s.first_name) >= 4 and s.name_hanzi is null",
+     _DL1.format(a="s.first_name", b="x.first_name")),
+    # one typo in the surname
+    ("s.typo_last = x.typo_last and length(s.last_name) >= 4 and s.name_hanzi is null",
+     _DL1.format(a="s.last_name", b="x.last_name")),
+    # an initial for the surname ("Gloria H.") or the first name ("J. Smith")
+    ("s.initial_last = x.initial_last and length(s.last_name) = 1", "true"),
+    ("s.initial_first = x.initial_first and length(s.first_name) = 1", "true"),
+]
+
+
+def place(features: pl.DataFrame, assignment: pl.DataFrame,
+          cannot: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``assignment`` (uid, cluster) with lone records moved into their only name match."""
+    rich = pl.any_horizontal(pl.col(c).is_not_null() for c in RICH)
+    df = (features.select("uid", "first_name", "last_name", "first_name_key", "first_name_forms",
+                          "name_hanzi", "email", "phone", "phone_last8", "dob", "national_id",
+                          rich.alias("rich"))
+          .join(assignment, on="uid"))
+    df = df.join(df.group_by("cluster").len("size"), on="cluster")
+    con = duckdb.connect()
+    con.register("f", df)
+    con.execute(f"create temp table k as {_KEYS}")
+    con.execute("""create temp table s as select * from k where size = 1
+                   and first_name is not null and (last_name is not null or name_hanzi is not null)""")
+    con.execute("create temp table x as select * from k where rich or size > 1")
+    # Tier 1 first; tier 2 only for records with no exact candidate (most have one).
+    con.execute(f"""create temp table c1 as
+        {_candidates([(j, _EXACT) for j in _EXACT_JOINS], "s")}""")
+    con.execute("create temp table s2 as select * from s where uid not in (select uid from c1)")
+    con.execute(f"create temp table c2 as {_candidates(_CLOSE, 's2')}")
+    unique = con.sql(f"""
+        with c as (select * from c1 union all select * from c2),
+        agreeing as ({_AGREEING})
+        select uid, min(target) as target from agreeing
+        group by uid having count(distinct target) = 1
+    """).pl()
+    if cannot is not None and not cannot.is_empty():
+        unique = _respect(unique, assignment, cannot)
+    moved = dict(zip(unique["uid"].to_list(), unique["target"].to_list(), strict=True))
+    return assignment.with_columns(
+        pl.col("uid").replace_strict(moved, default=pl.col("cluster"), return_dtype=pl.Int64)
+        .alias("cluster"))
+
+
+# A candidate customer disagrees with a lone record when, for an identifier both have,
+# none of the customer's values matches the record's (an email, a phone, a birth date
+# within a swap or one digit, a national ID). Addresses are not checked: people move.
+_AGREEING = """
+    select c.uid, c.target from c join f s on s.uid = c.uid where not s.rich
+    union all
+    select c.uid, c.target
+    from c join f s on s.uid = c.uid join f m on m.cluster = c.target
+    where s.rich
+    group by c.uid, c.target, s.email, s.phone, s.dob, s.national_id
+    having not (
+        (s.email is not null and bool_or(m.email is not null) and not bool_or(m.email = s.email))
+        or (s.phone is not null and bool_or(m.phone is not null)
+            and not bool_or(m.phone = s.phone or m.phone_last8 = s.phone_last8))
+        or (s.dob is not null and bool_or(m.dob is not null) and not bool_or(
+            m.dob = s.dob
+            or (year(m.dob) = year(s.dob) and month(m.dob) = day(s.dob) and day(m.dob) = month(s.dob))
+            or damerau_levenshtein(cast(m.dob as varchar), cast(s.dob as varchar)) <= 1))
+        or (s.national_id is not null and bool_or(m.national_id is not null)
+            and not bool_or(m.national_id = s.national_id))
+    )
+"""
+
+
+def _candidates(joins: list[tuple[str, str]], lone: str) -> str:
+    """(uid, target): each lone record and the customers of records compatible by name."""
+    forms = "cross join unnest(s.first_name_forms) as f(form)"
+    parts = [f"""
+        select s.uid, x.cluster as target
+        from {lone} s {forms if "f.form" in j else ""} join x on {j}
+        where s.uid <> x.uid and {condition}""" for j, condition in joins]
+    return f"select distinct uid, target from ({' union all '.join(parts)})"
+
+
+def _respect(unique: pl.DataFrame, assignment: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
+    """Drop placements that would put a steward's cannot-link pair together."""
+    both = pl.concat([cannot.select("uid_l", "uid_r"),
+                      cannot.select(pl.col("uid_r").alias("uid_l"), pl.col("uid_l").alias("uid_r"))])
+    clash = (unique.join(both, left_on="uid", right_on="uid_l")
+             .join(assignment.rename({"uid": "uid_r", "cluster": "c_r"}), on="uid_r")
+             .filter(pl.col("c_r") == pl.col("target"))["uid"].unique())
+    return unique.filter(~pl.col("uid").is_in(clash.implode()))

@@ -1,0 +1,134 @@
+"""Where identity keeps things, and the steps the CLI and the Dagster assets share.
+
+A workspace is a folder:
+
+    models/       versioned models (v0001/, v0002/ ..., current.json)
+    overrides/    steward must-link / cannot-link pairs (*.csv or a Delta table)
+    run/          the state of the last run (identity/state.py)
+
+The pipeline's workspace is ``$HUB_DATA_DIR/state/identity``; ``hub identity resolve``
+keeps one in ``DIR/.identity`` next to its outputs, so re-running it on a changed file
+keeps customer IDs stable too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from identity import evidence, features, model as model_store, train
+from identity.model import Model
+from identity.settings import IdentityConfig, blocking_rule, DETERMINISTIC_RULES
+
+DEFAULT_MODEL = Path(__file__).parent / "config" / "default_model.json"
+# Below this many records a model is not trained from the input (too few pairs for u and m
+# estimates); the bundled model is used, with its prior and term frequencies refitted.
+MIN_TRAINING_RECORDS = 2_000
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def overrides(self) -> Path:
+        return self.root / "overrides"
+
+    @property
+    def run_state(self) -> Path:
+        return self.root / "run"
+
+    def model(self, version: str | None = None) -> Model | None:
+        return model_store.load(self.models, version)
+
+
+def default_model(clean: pl.DataFrame, config: IdentityConfig) -> Model:
+    """The bundled model, with prior and term frequencies refitted to ``clean`` features."""
+    settings = json.loads(DEFAULT_MODEL.read_text())
+    settings["probability_two_random_records_match"] = _prior(clean, settings, config)
+    tf = train.tf_tables(clean)
+    # Refitted to this input, so the version names what it was fitted on: a changed input
+    # gets a full run rather than pairs scored with two different priors.
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for table in tf.values():
+        digest.update(table.write_csv().encode())
+    return Model(f"default-{digest.hexdigest()[:10]}", settings, tf, {"source": "bundled default"})
+
+
+def _prior(clean: pl.DataFrame, settings: dict, config: IdentityConfig) -> float:
+    """How likely two random records match, from deterministic rules on this data."""
+    from splink import DuckDBAPI, Linker
+
+    if clean.height < 2:
+        return settings["probability_two_random_records_match"]
+    db_api = DuckDBAPI()
+    linker = Linker(db_api.register(clean.select(features.MATCH_COLUMNS).to_arrow()), settings,
+                    log_level=logging.ERROR)
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [blocking_rule(r) for r in DETERMINISTIC_RULES], recall=config.deterministic_recall)
+    except ValueError:  # more deterministic matches than the recall allows: keep the default
+        return settings["probability_two_random_records_match"]
+    value = linker._settings_obj._probability_two_random_records_match
+    return float(min(max(value, 1e-9), 0.5)) if value > 0 else 1e-6
+
+
+def model_for(ws: Workspace, canonical: pl.DataFrame, config: IdentityConfig,
+              retrain: bool = False) -> tuple[Model, str]:
+    """(model, how it was obtained) for resolving ``canonical`` in workspace ``ws``."""
+    current = None if retrain else ws.model()
+    if current is not None:
+        return current, f"model {current.version}"
+    feats = features.build(canonical)
+    shared = evidence.find_shared(feats, config)
+    clean = evidence.without_shared(feats, shared)
+    if clean.height < MIN_TRAINING_RECORDS:
+        return default_model(clean, config), (
+            f"bundled model (fewer than {MIN_TRAINING_RECORDS:,} records to train on)")
+    settings, meta = train.fit(clean, config)
+    saved = model_store.save(ws.models, settings, train.tf_tables(clean),
+                             {**meta, "shared_identifiers": shared.height})
+    return saved, f"model {saved.version}, trained on {clean.height:,} records"
+
+
+def overrides(ws: Workspace) -> pl.DataFrame:
+    return evidence.load_overrides(ws.overrides)
+
+
+def resolve(canonical: pl.DataFrame, ws: Workspace, config: IdentityConfig,
+            retrain: bool = False, full: bool = False, run_id: str | None = None):  # noqa: ANN201
+    """Resolve ``canonical`` in workspace ``ws``: (RunResult, how the model was obtained)."""
+    from identity import resolve as resolve_mod
+
+    model, how = model_for(ws, canonical, config, retrain)
+    result = resolve_mod.run(canonical, ws.run_state, model, config, overrides(ws), run_id=run_id,
+                             full=full or retrain)
+    return result, how
+
+
+def pairs_table(result, threshold: float) -> pl.DataFrame:  # noqa: ANN001
+    """Scored pairs at or above ``threshold`` with their record keys (the CLI's pairs.parquet)."""
+    assert result.state is not None
+    keys = result.state.canonical.select("uid", "source", "source_record_id")
+    edges = result.edges.filter(pl.col("match_probability") >= threshold)
+    return (edges.join(keys.rename({"uid": "uid_l", "source": "source_l",
+                                    "source_record_id": "source_record_id_l"}), on="uid_l")
+            .join(keys.rename({"uid": "uid_r", "source": "source_r",
+                               "source_record_id": "source_record_id_r"}), on="uid_r")
+            .select("source_l", "source_record_id_l", "source_r", "source_record_id_r",
+                    "match_probability")
+            .sort("source_l", "source_record_id_l", "source_r", "source_record_id_r"))
+
+
+def clusters_table(result) -> pl.DataFrame:  # noqa: ANN001
+    return result.assignment.select("source", "source_record_id", "customer_id").sort(
+        "source", "source_record_id")

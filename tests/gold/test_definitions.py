@@ -1,0 +1,36 @@
+"""The gold assets are in the code location with their partitions, freshness and blocking checks."""
+
+import dagster as dg
+import pytest
+
+from hub.settings import HubPaths, apply_env_defaults
+
+
+@pytest.fixture
+def graph(hub_paths: HubPaths):
+    apply_env_defaults()
+    from pipelines.definitions import defs
+
+    return defs.resolve_asset_graph()
+
+
+def test_gold_assets_partitions_and_freshness(graph) -> None:
+    features = graph.get(dg.AssetKey(["marts", "customer_features_daily"]))
+    assert features.partitions_def is not None and features.backfill_policy == dg.BackfillPolicy.single_run()
+    assert dg.AssetKey(["marts", "int_customer_activity_daily"]) in features.parent_keys
+    published = graph.get(dg.AssetKey(["gold", "customer_features_daily"]))
+    assert published.partitions_def == features.partitions_def
+    for table in ("customer_360", "customer_timeline", "churn_labels"):
+        assert dg.AssetKey(["marts", table]) in graph.get(dg.AssetKey(["gold", table])).parent_keys
+        assert graph.get(dg.AssetKey(["gold", table])).freshness_policy is not None
+    # The marts read identity resolution's output through a dbt source with its asset key.
+    assert dg.AssetKey(["identity_graph"]) in graph.get(dg.AssetKey(["marts", "int_identity_current"])).parent_keys
+
+
+def test_mart_checks_block_publishing(graph) -> None:
+    checks = {key.name: key for key in graph.asset_check_keys}
+    for name in ("unique_customer_360_customer_id",
+                 "relationships_customer_timeline_customer_id__customer_id__ref_customer_360_",
+                 "features_within_declared_ranges"):
+        assert name in checks
+        assert graph.get_check_spec(checks[name]).blocking, name

@@ -1,0 +1,227 @@
+"""Point-in-time training frames (DESIGN.md §5, contract).
+
+``get_training_frame(entities, features=None)`` joins every entity row (``customer_id``,
+``event_ts``, plus any columns of yours, such as labels) with the latest feature snapshot
+known at ``event_ts``. A snapshot for ``as_of_date`` D describes the customer as known at the
+start of D (only events before D count), so picking the latest D <= event_ts can never use
+anything that happened at or after ``event_ts``: no leakage.
+
+How: one DuckDB ASOF join on the narrow key columns finds the matching snapshot row of each
+entity row; the feature columns are then gathered with Arrow ``take``. The ASOF sort never
+drags the wide feature columns along, which keeps 1M entity rows x 50 features in seconds.
+
+Consent: rows of customers without ``ai_training`` consent at ``event_ts`` are dropped. The
+consent events (``customer_id, purpose, granted, effective_at``) come from the privacy issue at
+``$HUB_DATA_DIR/gold/consent_events``; until that table exists, nothing can be enforced: the
+frame is returned whole with a :class:`ConsentNotEnforcedWarning` (docs/deviations.md).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from hub.settings import HubPaths
+
+FEATURE_TABLE = "customer_features_daily"
+CONSENT_TABLE = "consent_events"
+AI_TRAINING = "ai_training"
+KEY_COLUMNS = ("customer_id", "as_of_date")
+
+Frame = TypeVar("Frame")
+
+
+class ConsentNotEnforcedWarning(UserWarning):
+    """No consent table exists yet, so ai_training consent could not be checked."""
+
+
+def get_training_frame(
+    entities: Frame,
+    features: Sequence[str] | None = None,
+    *,
+    feature_table: Any = None,
+    consent: Any = None,
+) -> Frame:
+    """Entity rows joined ASOF with the latest features known at their ``event_ts``.
+
+    ``entities``: pandas, Polars or Arrow table (or anything exposing the Arrow C stream) with
+    ``customer_id`` and ``event_ts`` (timestamp or date; time zones are taken as UTC). The
+    result has the same type, the entity rows in their order with all their columns, and the
+    requested features (all by default). Rows with no snapshot at or before ``event_ts`` keep
+    null features; rows without ``ai_training`` consent at ``event_ts`` are removed.
+
+    ``feature_table``: defaults to the gold Delta table; a Delta folder, Parquet path, Arrow
+    table or dataset, pandas or Polars frame also work. ``consent``: defaults to the gold
+    consent table if present; any of the same forms, with ``customer_id, purpose, granted,
+    effective_at``.
+    """
+    table = _to_arrow(entities)
+    _require(table, ("customer_id", "event_ts"), "entities")
+    feats = _feature_source(feature_table)
+    names = _select_features(feats.schema, features, table.schema)
+    feats = feats.to_table(columns=[*KEY_COLUMNS, *names]) if isinstance(feats, ds.Dataset) else feats.select([*KEY_COLUMNS, *names])
+    keep = _consented_rows(table, consent)
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.register("entities", _keys(table))
+    con.register("snapshots", pa.table({
+        "customer_id": feats["customer_id"],
+        "as_of_ts": pc.cast(feats["as_of_date"], pa.timestamp("us")),
+        "snapshot_row": pa.array(np.arange(feats.num_rows, dtype=np.int64)),
+    }))
+    # Snapshot D is known from D 00:00 on, so `>=` picks the latest D <= event_ts.
+    matched = con.sql("""
+        select entities.entity_row, snapshots.snapshot_row
+        from entities
+        asof left join snapshots
+            on entities.customer_id = snapshots.customer_id
+            and entities.event_ts >= snapshots.as_of_ts
+        order by entities.entity_row
+    """).to_arrow_table()
+    con.close()
+
+    rows = matched["snapshot_row"]
+    out = table
+    for name in names:
+        out = out.append_column(feats.schema.field(name), feats[name].take(rows))
+    if keep is not None:
+        out = out.filter(keep)
+    return _like(entities, out)
+
+
+def feature_names(feature_table: Any = None) -> list[str]:
+    """The feature columns of the feature table (everything but the keys)."""
+    return [n for n in _feature_source(feature_table).schema.names if n not in KEY_COLUMNS]
+
+
+def _to_arrow(data: Any) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, ds.Dataset):
+        return data.to_table()
+    if type(data).__module__.startswith("pandas"):
+        return pa.Table.from_pandas(data, preserve_index=False)
+    if hasattr(data, "to_arrow"):  # Polars
+        return data.to_arrow()
+    if hasattr(data, "__arrow_c_stream__"):
+        return pa.table(data)
+    raise TypeError(f"expected a pandas, Polars or Arrow table, got {type(data).__name__}")
+
+
+def _like(original: Any, table: pa.Table) -> Any:
+    """Return the result as the same kind of frame the caller passed."""
+    module = type(original).__module__
+    if module.startswith("pandas"):
+        return table.to_pandas()
+    if module.startswith("polars"):
+        import polars as pl
+
+        return pl.from_arrow(table)
+    return table
+
+
+def _require(table: pa.Table | pa.Schema, columns: Sequence[str], what: str) -> None:
+    names = table.names if isinstance(table, pa.Schema) else table.column_names
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {missing}; it has {list(names)}")
+
+
+def _keys(table: pa.Table) -> pa.Table:
+    """The narrow side of the join: row number, customer_id, event_ts as a UTC timestamp."""
+    ts = table["event_ts"]
+    if pa.types.is_string(ts.type) or pa.types.is_large_string(ts.type):
+        ts = pc.cast(ts, pa.timestamp("us"))
+    elif pa.types.is_timestamp(ts.type) and ts.type.tz is not None:
+        ts = pc.cast(ts, pa.timestamp(ts.type.unit, "UTC")).cast(pa.timestamp(ts.type.unit))
+    elif pa.types.is_date(ts.type):
+        ts = pc.cast(ts, pa.timestamp("us"))
+    return pa.table({
+        "entity_row": pa.array(np.arange(table.num_rows, dtype=np.int64)),
+        "customer_id": pc.cast(table["customer_id"], pa.string()),
+        "event_ts": ts,
+    })
+
+
+def _resolve_table(source: Any, default: Path) -> pa.Table | ds.Dataset | None:
+    """A Delta folder, Parquet file or folder, or an in-memory frame; None if absent."""
+    if source is None:
+        source = default
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if (path / "_delta_log").is_dir():
+            from deltalake import DeltaTable
+
+            # Through the Delta log, never a glob: the log knows which files are live.
+            return DeltaTable(str(path)).to_pyarrow_dataset()
+        if path.exists():
+            return ds.dataset(str(path), format="parquet")
+        return None
+    if isinstance(source, ds.Dataset):
+        return source
+    return _to_arrow(source)
+
+
+def _feature_source(feature_table: Any) -> pa.Table | ds.Dataset:
+    found = _resolve_table(feature_table, HubPaths.from_env().gold / FEATURE_TABLE)
+    if found is None:
+        raise FileNotFoundError(
+            f"no feature table at {feature_table or HubPaths.from_env().gold / FEATURE_TABLE}: "
+            "materialise gold/customer_features_daily first (hub run)"
+        )
+    _require(found.schema, KEY_COLUMNS, "the feature table")
+    return found
+
+
+def _select_features(schema: pa.Schema, features: Sequence[str] | None, entities: pa.Schema) -> list[str]:
+    available = [n for n in schema.names if n not in KEY_COLUMNS]
+    names = list(available if features is None else features)
+    unknown = sorted(set(names) - set(available))
+    if unknown:
+        raise KeyError(f"unknown feature(s) {unknown}; see `hub features list`")
+    clash = sorted(set(names) & set(entities.names))
+    if clash:
+        raise ValueError(f"entity column(s) {clash} clash with feature names; rename them")
+    return names
+
+
+def _consented_rows(entities: pa.Table, consent: Any) -> pa.Array | None:
+    """Boolean mask of entity rows whose customer had ai_training consent at event_ts."""
+    events = _resolve_table(consent, HubPaths.from_env().gold / CONSENT_TABLE)
+    if events is None:
+        warnings.warn(
+            "no consent table yet (gold/consent_events, from the privacy issue): "
+            "ai_training consent is NOT enforced on this training frame",
+            ConsentNotEnforcedWarning, stacklevel=3,
+        )
+        return None
+    events = events.to_table() if isinstance(events, ds.Dataset) else events
+    _require(events, ("customer_id", "purpose", "granted", "effective_at"), "the consent table")
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.register("entities", _keys(entities))
+    con.register("consent_events", events)
+    # Latest ai_training decision at or before event_ts; none at all means no consent (opt-in).
+    mask = con.sql(f"""
+        with decisions as (
+            select customer_id::varchar as customer_id, effective_at::timestamp as effective_at, granted
+            from consent_events where purpose = '{AI_TRAINING}'
+        )
+        select coalesce(decisions.granted, false) as keep
+        from entities
+        asof left join decisions
+            on entities.customer_id = decisions.customer_id
+            and entities.event_ts >= decisions.effective_at
+        order by entities.entity_row
+    """).to_arrow_table()["keep"]
+    con.close()
+    return mask
