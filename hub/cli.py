@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from hub.features_cli import features_app
+from hub.identity_cli import identity_app
 from hub.settings import PROJECT_ROOT, apply_env_defaults
 
 app = typer.Typer(
@@ -23,6 +25,10 @@ app = typer.Typer(
 @app.callback()
 def _main() -> None:
     apply_env_defaults()
+
+
+app.add_typer(identity_app, name="identity", help="Identity resolution: resolve, explain, evaluate, train.")
+app.add_typer(features_app, name="features", help="The feature registry for ML models.")
 
 
 @app.command()
