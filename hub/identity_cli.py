@@ -124,7 +124,8 @@ def explain(
                     "identity assets first", 1)
     model = ws.model(run_state.meta.get("model_version"))
     if model is None:
-        model = _default_for(run_state)
+        raise _fail(f"model {run_state.meta.get('model_version')} of the last run is missing "
+                    f"from {ws.models}", 1)
     try:
         e = explain_mod.explain(run_state, model, customer_id)
     except explain_mod.UnknownCustomer as exc:
@@ -133,16 +134,6 @@ def explain(
     if html is not None:
         html.write_text(explain_mod.as_html(e), encoding="utf-8")
         typer.echo(f"wrote {html}")
-
-
-def _default_for(run_state):  # noqa: ANN001, ANN202
-    """The bundled model refitted to the state's records (what a small `resolve` used)."""
-    from identity import evidence
-    from identity.settings import IdentityConfig
-    from identity.workspace import default_model
-
-    clean = evidence.without_shared(run_state.features, run_state.shared)
-    return default_model(clean, IdentityConfig.load())
 
 
 @identity_app.command()

@@ -106,7 +106,7 @@ def _fold(col: str) -> pl.Expr:
     return expr
 
 
-def _lookup(df: pl.DataFrame, col: str, outputs: dict[str, pl.DataType], fn) -> pl.DataFrame:  # noqa: ANN001
+def _lookup(df: pl.DataFrame, col: str, outputs: dict[str, pl.DataType], fn) -> pl.DataFrame:
     """``fn`` applied once per distinct value of ``col``, as a frame to join back.
 
     Joining is much faster than ``replace_strict`` with a dict when values are lists.
@@ -169,4 +169,30 @@ def build(canonical: pl.DataFrame, uids: pl.Series | None = None) -> pl.DataFram
         _fold("city").str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().alias("city"),
         "national_id",
         pl.when(company == "").then(None).otherwise(company).alias("company"),
-    ).sort("uid")
+    ).with_columns(placement_keys()).sort("uid")
+
+
+PLACEMENT_KEYS = ("nk", "nk_swapped", "fk", "typo_first", "typo_last", "initial_last",
+                  "initial_first")
+
+
+def placement_keys() -> list[pl.Expr]:
+    """Join keys for identity/placement.py, stored so incremental runs need not recompute them.
+
+    Typos keep the first and last letter (clerks slip in the middle); an initial keeps one.
+    """
+    first, last, key = pl.col("first_name"), pl.col("last_name"), pl.col("first_name_key")
+
+    def cat(*parts: pl.Expr) -> pl.Expr:
+        return pl.concat_str(list(parts))
+
+    bar = pl.lit("|")
+    return [
+        cat(first, bar, last).alias("nk"),
+        cat(last, bar, first).alias("nk_swapped"),
+        cat(key, bar, last).alias("fk"),
+        cat(last, bar, first.str.head(1), first.str.tail(1)).alias("typo_first"),
+        cat(key, bar, last.str.head(1), last.str.tail(1)).alias("typo_last"),
+        cat(key, bar, last.str.head(1)).alias("initial_last"),
+        cat(last, bar, first.str.head(1)).alias("initial_first"),
+    ]

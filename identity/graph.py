@@ -71,12 +71,12 @@ def changes(events: pl.DataFrame, keys: pl.DataFrame, run_id: str, ts: dt.dateti
             .cast(CHANGES_SCHEMA))
 
 
-def publish(graph: pl.DataFrame, new_changes: pl.DataFrame, graph_path: Path,
-            changes_path: Path, graph_changed: bool) -> None:
-    """Write the graph (overwrite, only when it changed) and append the run's changes (Delta)."""
+def publish(graph: pl.DataFrame | None, new_changes: pl.DataFrame, graph_path: Path,
+            changes_path: Path) -> None:
+    """Write the graph (overwrite; ``None`` when it did not change) and append the changes."""
     from warehouse import delta_store
 
-    if graph_changed or not delta_store.exists(graph_path):
+    if graph is not None:
         delta_store.overwrite(graph_path, graph.to_arrow())
     if new_changes.height:
         delta_store.append(changes_path, new_changes.to_arrow())

@@ -60,6 +60,8 @@ def load(root: Path, version: str | None = None) -> Model | None:
             return None
         version = json.loads(pointer.read_text())["version"]
     folder = root / version
+    if not (folder / "model.json").exists():
+        return None
     settings = json.loads((folder / "model.json").read_text())
     tf = {p.stem.removeprefix("tf_"): pl.read_parquet(p) for p in folder.glob("tf_*.parquet")}
     meta = json.loads((folder / "meta.json").read_text())
@@ -68,3 +70,12 @@ def load(root: Path, version: str | None = None) -> Model | None:
 
 def versions(root: Path) -> list[str]:
     return sorted(p.name for p in root.glob("v[0-9]*") if (p / "model.json").exists())
+
+
+def find(root: Path, digest: str) -> Model | None:
+    """A stored version whose metadata carries ``digest`` (to reuse rather than duplicate)."""
+    for version in reversed(versions(root)):
+        meta = json.loads((root / version / "meta.json").read_text())
+        if meta.get("digest") == digest:
+            return load(root, version)
+    return None

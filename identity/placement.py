@@ -24,21 +24,9 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-RICH = ("email", "phone", "dob", "street", "postcode", "national_id")
+from identity.features import PLACEMENT_KEYS
 
-# Join keys: each candidate pair shares one, so the expensive comparison runs on few pairs.
-_KEYS = """
-    select uid, cluster, size, rich, first_name, last_name, first_name_forms, name_hanzi,
-           first_name || '|' || last_name as nk,
-           last_name || '|' || first_name as nk_swapped,
-           first_name_key || '|' || last_name as fk,
-           -- typos keep the first and last letter (clerks slip in the middle)
-           last_name || '|' || left(first_name, 1) || right(first_name, 1) as typo_first,
-           first_name_key || '|' || left(last_name, 1) || right(last_name, 1) as typo_last,
-           first_name_key || '|' || left(last_name, 1) as initial_last,
-           last_name || '|' || left(first_name, 1) as initial_first
-    from f
-"""
+RICH = ("email", "phone", "dob", "street", "postcode", "national_id")
 
 # Tier 1: the same name (in any script, or swapped). Tier 2: a nickname, one typo, an
 # initial. An exact candidate beats fuzzy ones: a lone record is placed on the best tier
@@ -70,48 +58,77 @@ _CLOSE = [
 ]
 
 
+COLUMNS = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi", "email", "phone",
+           "phone_last8", "dob", "national_id", *PLACEMENT_KEYS)
+
+
 def place(features: pl.DataFrame, assignment: pl.DataFrame,
-          cannot: pl.DataFrame | None = None) -> pl.DataFrame:
-    """``assignment`` (uid, cluster) with lone records moved into their only name match."""
+          cannot: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(assignment with lone records merged into their only name match, placements).
+
+    ``features`` are merge-protected; ``assignment`` is (uid, cluster); placements are
+    (uid, target) with target a cluster label.
+    """
     rich = pl.any_horizontal(pl.col(c).is_not_null() for c in RICH)
-    df = (features.select("uid", "first_name", "last_name", "first_name_key", "first_name_forms",
-                          "name_hanzi", "email", "phone", "phone_last8", "dob", "national_id",
-                          rich.alias("rich"))
-          .join(assignment, on="uid"))
+    df = features.select(*COLUMNS, rich.alias("rich")).join(assignment, on="uid")
     df = df.join(df.group_by("cluster").len("size"), on="cluster")
     con = duckdb.connect()
     con.register("f", df)
-    con.execute(f"create temp table k as {_KEYS}")
-    con.execute("""create temp table s as select * from k where size = 1
-                   and first_name is not null and (last_name is not null or name_hanzi is not null)""")
-    con.execute("create temp table x as select * from k where rich or size > 1")
-    # Tier 1 first; tier 2 only for records with no exact candidate (most have one).
-    con.execute(f"""create temp table c1 as
-        {_candidates([(j, _EXACT) for j in _EXACT_JOINS], "s")}""")
-    con.execute("create temp table s2 as select * from s where uid not in (select uid from c1)")
-    con.execute(f"create temp table c2 as {_candidates(_CLOSE, 's2')}")
-    unique = con.sql(f"""
-        with c as (select * from c1 union all select * from c2),
-        agreeing as ({_AGREEING})
-        select uid, min(target) as target from agreeing
-        group by uid having count(distinct target) = 1
-    """).pl()
+    placed = place_on(con, "f", None)
     if cannot is not None and not cannot.is_empty():
-        unique = _respect(unique, assignment, cannot)
-    moved = dict(zip(unique["uid"].to_list(), unique["target"].to_list(), strict=True))
-    return assignment.with_columns(
-        pl.col("uid").replace_strict(moved, default=pl.col("cluster"), return_dtype=pl.Int64)
-        .alias("cluster"))
+        placed = _respect(placed, assignment, cannot)
+    return join(assignment, placed), placed
+
+
+def place_on(con: duckdb.DuckDBPyConnection, view: str, lone: str | None) -> pl.DataFrame:
+    """(uid, target) placements for lone records of ``view`` (only uids in table ``lone``).
+
+    ``view`` has COLUMNS plus cluster, size and rich (computed after merge protection).
+    """
+    only = f"and uid in (select uid from {lone})" if lone else ""
+    con.execute(f"""create or replace temp table s as select * from {view} where size = 1
+                    and first_name is not null and (last_name is not null or name_hanzi is not null)
+                    {only}""")
+    con.execute(f"create or replace temp table x as select * from {view} where rich or size > 1")
+    # Tier 1 first; tier 2 only for records with no exact candidate (most have one).
+    con.execute(f"""create or replace temp table c1 as
+        {_candidates([(j, _EXACT) for j in _EXACT_JOINS], "s")}""")
+    con.execute("create or replace temp table s2 as select * from s where uid not in (select uid from c1)")
+    con.execute(f"create or replace temp table c2 as {_candidates(_CLOSE, 's2')}")
+    # Unique first (every name-compatible customer counts, even one that disagrees: a common
+    # name stays ambiguous), then the one candidate must not disagree.
+    return con.sql(f"""
+        with all_c as (select * from c1 union all select * from c2),
+        c as (select uid, min(target) as target from all_c group by uid
+              having count(distinct target) = 1),
+        agreeing as ({_AGREEING.format(view=view)})
+        select uid, target from agreeing order by uid
+    """).pl()
+
+
+def join(assignment: pl.DataFrame, placed: pl.DataFrame) -> pl.DataFrame:
+    """Merge each placed record with its target; two lone records may pick each other."""
+    if placed.is_empty():
+        return assignment
+    from identity.cluster import components
+
+    # Each record links to its cluster's label (a uid), each placed record to its target.
+    links = pl.concat([
+        assignment.select(pl.col("uid").alias("uid_l"), pl.col("cluster").alias("uid_r")),
+        placed.select(pl.col("uid").alias("uid_l"), pl.col("target").alias("uid_r")),
+    ])
+    uids = assignment["uid"].to_numpy()
+    return assignment.with_columns(pl.Series("cluster", components(uids, links), dtype=pl.Int64))
 
 
 # A candidate customer disagrees with a lone record when, for an identifier both have,
 # none of the customer's values matches the record's (an email, a phone, a birth date
 # within a swap or one digit, a national ID). Addresses are not checked: people move.
 _AGREEING = """
-    select c.uid, c.target from c join f s on s.uid = c.uid where not s.rich
+    select c.uid, c.target from c join {view} s on s.uid = c.uid where not s.rich
     union all
     select c.uid, c.target
-    from c join f s on s.uid = c.uid join f m on m.cluster = c.target
+    from c join {view} s on s.uid = c.uid join {view} m on m.cluster = c.target
     where s.rich
     group by c.uid, c.target, s.email, s.phone, s.dob, s.national_id
     having not (

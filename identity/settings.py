@@ -54,7 +54,7 @@ class IdentityConfig:
 
     def fingerprint(self) -> str:
         """Hash of everything that changes which records match (not training options)."""
-        keys = ("cluster_threshold", "evidence_threshold", 
+        keys = ("cluster_threshold", "evidence_threshold",
                 "max_people_per_identifier",
                 "max_records_per_identifier", "national_id_conflict_splits",
                 "birth_date_conflict_splits", "blocklist")

@@ -1,64 +1,170 @@
-"""What one identity run leaves for the next: records, features, scored pairs, assignments.
+"""What one identity run leaves for the next, in one DuckDB file (``state.duckdb``).
 
-Every stage writes a table it can restart from (Splink's production pattern), and the next
-run diffs against them: a record whose canonical values hash the same keeps its features
-and its scored pairs, so an incremental run only scores what is new or changed.
+Every stage writes a table it can restart from (Splink's production pattern), and the
+next run diffs against them: a record whose canonical values hash the same keeps its
+features and its scored pairs. Tables are updated in place (delete + insert of the rows
+that changed), so an incremental run costs what changed, not what exists.
 
-The state holds personal data (names, emails in the features), so it lives under the
-hub's data root, where erasure can reach it; records that leave the input leave the state
-on the next run.
+    keys        uid, source, source_record_id, row_hash
+    canonical   uid + the canonical columns (what explain shows)
+    features    uid + matching features (before merge protection) + placement keys
+    edges       scored pairs: uid_l < uid_r, match_weight, match_probability, other_weight
+    assignment  uid, base (cluster before placement), placed_into, cluster, customer_id,
+                match_probability
+    customers   every customer ID ever issued, with issue order and status
+    shared      identifiers not used as evidence (kind, value, n_records, n_people, reason)
+    graph       identity_graph with history
+    changes     identity_changes, append-only
+    overrides   steward rules as applied (rule, uid_l, uid_r)
+    meta        key -> JSON value
+
+The state holds personal data (names, emails), so it lives under the hub's data root where
+erasure reaches it; ``compact`` rewrites the file so that deleted rows leave no trace.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from identity import graph as graph_mod
 from identity import stable_ids
 
-TABLES = ("canonical", "features", "edges", "assignment", "customers", "shared", "graph",
-          "overrides")
+TABLES = ("keys", "canonical", "features", "edges", "assignment", "customers", "shared",
+          "graph", "changes", "overrides")
+FILE = "state.duckdb"
 
 
-@dataclass
+def connect(folder: Path) -> duckdb.DuckDBPyConnection:
+    folder.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(folder / FILE))
+
+
+def exists(folder: Path) -> bool:
+    return (folder / FILE).exists()
+
+
+def write_all(folder: Path, tables: dict[str, pl.DataFrame], meta: dict[str, Any]) -> None:
+    """Replace the whole state (a full run). Written beside, then swapped in."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (FILE + ".tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        for name, df in tables.items():
+            con.register("_df", df)
+            con.execute(f"create table {name} as select * from _df")
+            con.unregister("_df")
+        con.execute("create table meta (key varchar primary key, value varchar)")
+        set_meta(con, meta)
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    tmp.replace(folder / FILE)
+    (folder / (FILE + ".wal")).unlink(missing_ok=True)
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, meta: dict[str, Any]) -> None:
+    for key, value in meta.items():
+        con.execute("insert or replace into meta values (?, ?)", [key, json.dumps(value, default=str)])
+
+
+def get_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    return {k: json.loads(v) for k, v in con.execute("select key, value from meta").fetchall()}
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame,
+                 drop_uids: pl.Series | None = None, key: str = "uid") -> None:
+    """Delete rows whose ``key`` is in ``drop_uids`` (default: the new rows'), insert ``rows``."""
+    drop = drop_uids if drop_uids is not None else rows[key]
+    if drop.len():
+        con.register("_drop", pl.DataFrame({key: drop}))
+        con.execute(f"delete from {table} where {key} in (select {key} from _drop)")
+        con.unregister("_drop")
+    if rows.height:
+        con.register("_rows", rows)
+        columns = ", ".join(rows.columns)
+        con.execute(f"insert into {table} ({columns}) select {columns} from _rows")
+        con.unregister("_rows")
+
+
+def compact(folder: Path) -> None:
+    """Rewrite the state file: deleted rows (an erased person's, say) are physically gone."""
+    src = folder / FILE
+    if not src.exists():
+        return
+    tmp = folder / "compact.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    with duckdb.connect(str(src)) as con:
+        con.execute(f"export database '{tmp}' (format parquet)")
+    src.unlink()
+    with duckdb.connect(str(src)) as con:
+        con.execute(f"import database '{tmp}'")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 class State:
-    canonical: pl.DataFrame    # uid, row_hash, canonical columns
-    features: pl.DataFrame     # uid + matching features, before merge protection
-    edges: pl.DataFrame        # uid_l, uid_r, match_weight, match_probability
-    assignment: pl.DataFrame   # uid, base, cluster, customer_id, match_probability
-    customers: pl.DataFrame    # every customer ID ever issued
-    shared: pl.DataFrame       # shared identifiers (kind, value, n_records, n_people, reason)
-    graph: pl.DataFrame        # identity_graph with history
-    overrides: pl.DataFrame    # rule, uid_l, uid_r as applied
-    meta: dict[str, Any] = field(default_factory=dict)
+    """Read access to a state folder; each table is loaded on first use."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
 
     @classmethod
     def load(cls, folder: Path) -> State | None:
-        if not (folder / "meta.json").exists():
-            return None
-        tables = {name: pl.read_parquet(folder / f"{name}.parquet") for name in TABLES}
-        tables["customers"] = tables["customers"].cast(stable_ids.CUSTOMER_SCHEMA)
-        tables["graph"] = tables["graph"].cast(graph_mod.GRAPH_SCHEMA)
-        return cls(**tables, meta=json.loads((folder / "meta.json").read_text()))
+        return cls(folder) if exists(folder) else None
 
-    def save(self, folder: Path) -> None:
-        """Write to a sibling folder, then swap it in: a crash never leaves half a state."""
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        for name in TABLES:
-            getattr(self, name).write_parquet(tmp / f"{name}.parquet")
-        (tmp / "meta.json").write_text(json.dumps(self.meta, indent=1, default=str))
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+    def _read(self, table: str) -> pl.DataFrame:
+        with duckdb.connect(str(self.folder / FILE), read_only=True) as con:
+            return con.sql(f"select * from {table}").pl()
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        with duckdb.connect(str(self.folder / FILE), read_only=True) as con:
+            return get_meta(con)
+
+    @cached_property
+    def keys(self) -> pl.DataFrame:
+        return self._read("keys")
+
+    @cached_property
+    def canonical(self) -> pl.DataFrame:
+        return self._read("canonical").join(self.keys.select("uid", "source", "source_record_id"),
+                                            on="uid")
+
+    @cached_property
+    def features(self) -> pl.DataFrame:
+        return self._read("features")
+
+    @cached_property
+    def edges(self) -> pl.DataFrame:
+        return self._read("edges")
+
+    @cached_property
+    def assignment(self) -> pl.DataFrame:
+        return self._read("assignment")
+
+    @cached_property
+    def customers(self) -> pl.DataFrame:
+        return self._read("customers").cast(stable_ids.CUSTOMER_SCHEMA)
+
+    @cached_property
+    def shared(self) -> pl.DataFrame:
+        return self._read("shared")
+
+    @cached_property
+    def graph(self) -> pl.DataFrame:
+        return self._read("graph").cast(graph_mod.GRAPH_SCHEMA)
+
+    @cached_property
+    def changes(self) -> pl.DataFrame:
+        return self._read("changes")
+
+    @cached_property
+    def overrides(self) -> pl.DataFrame:
+        return self._read("overrides")

@@ -13,9 +13,10 @@ are pairs that share a clean email, phone or national ID (merge protection has a
 removed shared ones), so they are matches with very few exceptions. m for a comparison
 is measured on anchors found *through other identifiers* (the email comparison learns
 from phone and national-ID anchors), so no comparison is judged by pairs selected for
-agreeing on it. EM sessions on the configured blocks still run; their estimate is used
-for comparisons the anchors see too rarely, and how far EM drifts from the anchors is
-recorded in the model metadata as a warning sign.
+agreeing on it. Comparisons the anchors see too rarely keep a conservative prior. EM
+sessions on the configured blocks still run, as a check: how far EM drifts from the
+anchors is recorded per comparison in the model metadata (a large drift means the EM
+blocks are dominated by something else, typically households).
 
 Training sees the features *after* merge protection, so shared mailboxes and household
 landlines never teach the model that agreeing on them means a match.
@@ -118,13 +119,15 @@ def _set_m_from_anchors(linker: Any, gammas: pl.DataFrame) -> dict[str, dict[str
                 cl.m_probability = (k + PRIOR_WEIGHT * p) / (n + PRIOR_WEIGHT)
             source = "anchors"
         else:
+            # Too rare to learn from (a national ID is in one source only): a conservative
+            # prior, not EM, so the model does not depend on which EM blocks were chosen.
             for cl, p in zip(levels, prior, strict=True):
-                if not isinstance(cl._m_probability, float):  # untrained or "not observed"
-                    cl.m_probability = p
-            source = "em" if any(isinstance(v, float) for v in em_m.values()) else "prior"
+                cl.m_probability = p
+            source = "prior"
         drift = max((abs(cl.m_probability - em_m[cl.label_for_charts])
                      for cl in levels if isinstance(em_m[cl.label_for_charts], float)), default=0.0)
-        report[name] = {"m_from": source, "anchor_pairs": n, "em_drift": round(drift, 4)}
+        report[name] = {"m_from": source, "anchor_pairs": n,
+                        "em_drift": round(drift, 4) if source == "anchors" else None}
     return report
 
 

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import evidence, features, model as model_store, train
+from identity import evidence, features, train
+from identity import model as model_store
 from identity.model import Model
-from identity.settings import IdentityConfig, blocking_rule, DETERMINISTIC_RULES
+from identity.settings import DETERMINISTIC_RULES, IdentityConfig, blocking_rule
 
 DEFAULT_MODEL = Path(__file__).parent / "config" / "default_model.json"
 # Below this many records a model is not trained from the input (too few pairs for u and m
@@ -51,17 +52,25 @@ class Workspace:
         return model_store.load(self.models, version)
 
 
-def default_model(clean: pl.DataFrame, config: IdentityConfig) -> Model:
-    """The bundled model, with prior and term frequencies refitted to ``clean`` features."""
+def default_model(clean: pl.DataFrame, config: IdentityConfig, models_dir: Path | None = None
+                  ) -> Model:
+    """The bundled model, with prior and term frequencies refitted to ``clean`` features.
+
+    With ``models_dir`` it is stored there as a version that is not made current (so that
+    explain can find it, while a later, larger input still trains its own), and reused
+    when the same input comes again.
+    """
     settings = json.loads(DEFAULT_MODEL.read_text())
     settings["probability_two_random_records_match"] = _prior(clean, settings, config)
     tf = train.tf_tables(clean)
-    # Refitted to this input, so the version names what it was fitted on: a changed input
-    # gets a full run rather than pairs scored with two different priors.
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for table in tf.values():
         digest.update(table.write_csv().encode())
-    return Model(f"default-{digest.hexdigest()[:10]}", settings, tf, {"source": "bundled default"})
+    meta = {"source": "bundled default, refitted", "digest": digest.hexdigest()[:16]}
+    if models_dir is None:
+        return Model(f"default-{meta['digest']}", settings, tf, meta)
+    return model_store.find(models_dir, meta["digest"]) or model_store.save(
+        models_dir, settings, tf, meta, make_current=False)
 
 
 def _prior(clean: pl.DataFrame, settings: dict, config: IdentityConfig) -> float:
@@ -92,7 +101,7 @@ def model_for(ws: Workspace, canonical: pl.DataFrame, config: IdentityConfig,
     shared = evidence.find_shared(feats, config)
     clean = evidence.without_shared(feats, shared)
     if clean.height < MIN_TRAINING_RECORDS:
-        return default_model(clean, config), (
+        return default_model(clean, config, ws.models), (
             f"bundled model (fewer than {MIN_TRAINING_RECORDS:,} records to train on)")
     settings, meta = train.fit(clean, config)
     saved = model_store.save(ws.models, settings, train.tf_tables(clean),
@@ -105,7 +114,7 @@ def overrides(ws: Workspace) -> pl.DataFrame:
 
 
 def resolve(canonical: pl.DataFrame, ws: Workspace, config: IdentityConfig,
-            retrain: bool = False, full: bool = False, run_id: str | None = None):  # noqa: ANN201
+            retrain: bool = False, full: bool = False, run_id: str | None = None):
     """Resolve ``canonical`` in workspace ``ws``: (RunResult, how the model was obtained)."""
     from identity import resolve as resolve_mod
 
@@ -115,11 +124,11 @@ def resolve(canonical: pl.DataFrame, ws: Workspace, config: IdentityConfig,
     return result, how
 
 
-def pairs_table(result, threshold: float) -> pl.DataFrame:  # noqa: ANN001
+def pairs_table(result, threshold: float) -> pl.DataFrame:
     """Scored pairs at or above ``threshold`` with their record keys (the CLI's pairs.parquet)."""
-    assert result.state is not None
-    keys = result.state.canonical.select("uid", "source", "source_record_id")
-    edges = result.edges.filter(pl.col("match_probability") >= threshold)
+    state = result.state
+    keys = state.keys.select("uid", "source", "source_record_id")
+    edges = state.edges.filter(pl.col("match_probability") >= threshold)
     return (edges.join(keys.rename({"uid": "uid_l", "source": "source_l",
                                     "source_record_id": "source_record_id_l"}), on="uid_l")
             .join(keys.rename({"uid": "uid_r", "source": "source_r",
@@ -129,6 +138,6 @@ def pairs_table(result, threshold: float) -> pl.DataFrame:  # noqa: ANN001
             .sort("source_l", "source_record_id_l", "source_r", "source_record_id_r"))
 
 
-def clusters_table(result) -> pl.DataFrame:  # noqa: ANN001
+def clusters_table(result) -> pl.DataFrame:
     return result.assignment.select("source", "source_record_id", "customer_id").sort(
         "source", "source_record_id")

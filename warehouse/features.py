@@ -6,9 +6,10 @@ known at ``event_ts``. A snapshot for ``as_of_date`` D describes the customer as
 start of D (only events before D count), so picking the latest D <= event_ts can never use
 anything that happened at or after ``event_ts``: no leakage.
 
-How: one DuckDB ASOF join on the narrow key columns finds the matching snapshot row of each
+How: one DuckDB ASOF join on narrow integer keys finds the matching snapshot row of each
 entity row; the feature columns are then gathered with Arrow ``take``. The ASOF sort never
-drags the wide feature columns along, which keeps 1M entity rows x 50 features in seconds.
+drags the wide feature columns along, which keeps 1M entity rows x 50 features at about 2 s
+on two cores (bench/features.py).
 
 Consent: rows of customers without ``ai_training`` consent at ``event_ts`` are dropped. The
 consent events (``customer_id, purpose, granted, effective_at``) come from the privacy issue at
@@ -70,11 +71,18 @@ def get_training_frame(
     feats = feats.to_table(columns=[*KEY_COLUMNS, *names]) if isinstance(feats, ds.Dataset) else feats.select([*KEY_COLUMNS, *names])
     keep = _consented_rows(table, consent)
 
+    # Integer customer keys (positions in the snapshots' dictionary) make the ASOF sort cheaper
+    # than comparing strings; customers without snapshots get a null key and no match.
+    keys = _keys(table)
+    encoded = pc.dictionary_encode(pc.cast(feats["customer_id"], pa.string())).combine_chunks()
     con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    con.register("entities", _keys(table))
+    con.register("entities", pa.table({
+        "entity_row": keys["entity_row"],
+        "customer_key": pc.index_in(keys["customer_id"], value_set=encoded.dictionary),
+        "event_ts": keys["event_ts"],
+    }))
     con.register("snapshots", pa.table({
-        "customer_id": feats["customer_id"],
+        "customer_key": encoded.indices,
         "as_of_ts": pc.cast(feats["as_of_date"], pa.timestamp("us")),
         "snapshot_row": pa.array(np.arange(feats.num_rows, dtype=np.int64)),
     }))
@@ -83,7 +91,7 @@ def get_training_frame(
         select entities.entity_row, snapshots.snapshot_row
         from entities
         asof left join snapshots
-            on entities.customer_id = snapshots.customer_id
+            on entities.customer_key = snapshots.customer_key
             and entities.event_ts >= snapshots.as_of_ts
         order by entities.entity_row
     """).to_arrow_table()

@@ -57,10 +57,12 @@ def connect_warehouse(warehouse_db: Path) -> duckdb.DuckDBPyConnection:
     close it and retry.
     """
     try:
-        return duckdb.connect(str(warehouse_db), read_only=True)
+        con = duckdb.connect(str(warehouse_db), read_only=True)
     except duckdb.ConnectionException:
         release_dbt_connection()
-        return duckdb.connect(str(warehouse_db), read_only=True)
+        con = duckdb.connect(str(warehouse_db), read_only=True)
+    con.execute("set enable_progress_bar = false")  # keep run logs readable
+    return con
 
 
 def release_dbt_connection() -> None:
@@ -84,9 +86,11 @@ def _publish(warehouse_db: Path, path: Path, table: str, where: str | None, pred
         counted = _Counting(reader)
         path.parent.mkdir(parents=True, exist_ok=True)
         if predicate and delta_store.exists(path):
+            # schema_mode="merge": a feature added to the model appears as a new column (null
+            # in days not yet re-materialised) instead of failing the partition write.
             write_deltalake(
                 str(path), counted.reader(), mode="overwrite", predicate=predicate,
-                target_file_size=TARGET_FILE_BYTES,
+                schema_mode="merge", target_file_size=TARGET_FILE_BYTES,
             )
         else:
             write_deltalake(

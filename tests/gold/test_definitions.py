@@ -34,3 +34,17 @@ def test_mart_checks_block_publishing(graph) -> None:
                  "features_within_declared_ranges"):
         assert name in checks
         assert graph.get_check_spec(checks[name]).blocking, name
+
+
+def test_partitions_match_the_dbt_spine() -> None:
+    import re
+
+    from hub.settings import PROJECT_ROOT
+    from pipelines.defs.gold.partitions import FEATURES_DAILY_FROM, feature_partitions
+
+    for model in ("customer_features_daily", "churn_labels"):
+        sql = (PROJECT_ROOT / "dbt" / "models" / "marts" / f"{model}.sql").read_text()
+        assert re.search(r"var\('features_daily_from', '([0-9-]+)'\)", sql).group(1) == FEATURES_DAILY_FROM
+    # Weekly (Mondays) before FEATURES_DAILY_FROM, daily from it on.
+    assert feature_partitions.has_partition_key("2024-07-08") and not feature_partitions.has_partition_key("2024-07-09")
+    assert feature_partitions.has_partition_key("2026-04-02")

@@ -23,6 +23,7 @@
     'iot_readings', 'usage_min_sum', 'usage_n', 'power_w_sum', 'power_n', 'alerts',
 ] -%}
 {%- set known_metrics = window_metrics + [
+    'active_days',
     'orders_valued', 'order_amount_eur', 'invoices_paid', 'days_to_pay', 'devices_registered',
     'opps_opened', 'opps_opened_dayno', 'opps_closed', 'opps_closed_dayno', 'opps_closed_days',
     'opps_won', 'opps_won_days', 'won_amount_eur',
@@ -120,6 +121,12 @@ features as (
         {%- endfor %}
         {%- endfor %}
         {{ gold_ratio('3 * ' ~ gold_win('activities', 30), gold_win('activities', 90)) }} as activity_trend_30d_vs_90d,
+        -- rhythm: how often the customer usually shows up, and how unusual the current silence is
+        {{ gold_life('activities') }} as activities_lifetime,
+        {{ gold_life('active_days') }} as active_days_lifetime,
+        {{ gold_ratio(gold_days('known.last_activity_day', 'spine.first_day'), gold_life('active_days') ~ ' - 1') }} as usual_gap_days,
+        {{ gold_ratio(gold_days('spine.as_of_date', 'known.last_activity_day'),
+                      gold_ratio(gold_days('known.last_activity_day', 'spine.first_day'), gold_life('active_days') ~ ' - 1')) }} as recency_vs_usual_gap,
         -- support and complaints
         {{ gold_win('tickets', 30) }} as tickets_30d,
         {{ gold_win('tickets', 90) }} as tickets_90d,

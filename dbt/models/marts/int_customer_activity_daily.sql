@@ -4,6 +4,7 @@
     which is what keeps customer_features_daily cheap to build for any number of days. -#}
 {%- set metrics = {
     'activities': "count(*) filter (where is_activity)",
+    'active_days': "max(case when is_activity then 1 else 0 end)",
     'crm_activities': "count(*) filter (where event_type in ('call', 'email', 'meeting', 'ticket'))",
     'tickets': "count(*) filter (where event_type = 'ticket')",
     'orders': "count(*) filter (where event_type = 'order_placed')",

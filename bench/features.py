@@ -1,0 +1,167 @@
+"""Point-in-time retrieval: warehouse.features.get_training_frame against Feast's offline
+historical retrieval, on the same Parquet data, in the same run.
+
+    uv run python bench/features.py                  # 1M entity rows x 50 features
+    uv run python bench/features.py --entities 100000 --customers 20000   # quicker
+
+Data (bench/out/features/, git-ignored): a feature table of --customers customers x --snapshots
+weekly snapshots x 50 float features, and --entities entity rows (random customer, random
+event_ts over the snapshot range; 2% of them before the first snapshot). Both sides get the
+entity rows as a pandas frame and return a pandas frame with all 50 features. Feast runs in
+bench/.feast-venv (bench/feast_env.sh creates it) as a subprocess; only its
+get_historical_features(...).to_df() is timed, only our get_training_frame(...) call is timed.
+Results agree value for value on a sample. Writes bench/results/features.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import time
+import warnings
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from warehouse.features import ConsentNotEnforcedWarning, get_training_frame
+
+BENCH = Path(__file__).resolve().parent
+FIRST = datetime(2025, 1, 6, tzinfo=UTC)
+
+
+def make_data(out: Path, customers: int, snapshots: int, entities: int, features: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = np.array([f"C{i:08d}" for i in range(customers)], dtype=object)
+    dates = np.array([FIRST + timedelta(days=7 * w) for w in range(snapshots)])
+    cust = np.repeat(np.arange(customers), snapshots)
+    snap = np.tile(np.arange(snapshots), customers)
+    columns: dict[str, pa.Array] = {
+        "customer_id": pa.array(ids[cust], pa.string()),
+        "as_of_date": pa.array([d.date() for d in dates[snap]], pa.date32()),
+        "event_timestamp": pa.array(dates[snap], pa.timestamp("us", "UTC")),
+    }
+    for f in range(features):
+        columns[f"f_{f:02d}"] = pa.array(rng.normal(size=customers * snapshots))
+    pq.write_table(pa.table(columns), out / "features.parquet", row_group_size=1_000_000)
+    span = (dates[-1] - dates[0]).total_seconds() + 7 * 86400
+    offsets = rng.uniform(-0.02 * span, span, entities)
+    pd.DataFrame({
+        "entity_row": np.arange(entities),
+        "customer_id": ids[rng.integers(0, customers, entities)],
+        "event_timestamp": pd.to_datetime((FIRST.timestamp() + offsets).astype(np.int64), unit="s", utc=True)
+        .astype("datetime64[us, UTC]"),
+    }).to_parquet(out / "entities.parquet", index=False)
+
+
+def ours(data: Path, repeat: int) -> tuple[list[float], pd.DataFrame]:
+    names = [n for n in pq.read_schema(data / "features.parquet").names if n.startswith("f_")]
+    entities = pd.read_parquet(data / "entities.parquet").rename(columns={"event_timestamp": "event_ts"})
+    times, frame = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConsentNotEnforcedWarning)  # no consent table in a bench
+            frame = get_training_frame(entities, names, feature_table=data / "features.parquet")
+        times.append(time.perf_counter() - started)
+    return times, frame
+
+
+def feast(data: Path, store: str, repeat: int, timeout: int) -> dict:
+    python = BENCH / ".feast-venv" / "bin" / "python"
+    if not python.exists():
+        subprocess.run([str(BENCH / "feast_env.sh")], check=True)
+    out = data / f"feast_{store}.json"
+    cmd = [str(python), str(BENCH / "feast_side.py"), str(data), "--store", store, "--out", str(out),
+           "--repeat", str(repeat)]
+    try:
+        subprocess.run(cmd, check=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"store": store, "seconds": None, "timeout": timeout}
+    return json.loads(out.read_text())
+
+
+def agree(frame: pd.DataFrame, sample: list[dict]) -> bool:
+    """Feast's values equal ours on its first 1000 entity rows (nulls included)."""
+    ours_rows = frame.set_index("entity_row")
+    for row in sample:
+        for name, value in row.items():
+            if name == "entity_row":
+                continue
+            mine = ours_rows.at[row["entity_row"], name]
+            if (value is None) != pd.isna(mine) or (value is not None and not np.isclose(value, mine)):
+                return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entities", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--snapshots", type=int, default=26)
+    parser.add_argument("--features", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--feast-stores", default="duckdb,file")
+    parser.add_argument("--feast-timeout", type=int, default=1800)
+    parser.add_argument("--out", type=Path, default=BENCH / "out" / "features")
+    parser.add_argument("--report", type=Path, default=BENCH / "results" / "features.md")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    make_data(args.out, args.customers, args.snapshots, args.entities, args.features, seed=7)
+    print(f"data: {args.customers * args.snapshots:,} feature rows x {args.features} features, "
+          f"{args.entities:,} entity rows ({time.perf_counter() - started:.1f}s)")
+    our_times, frame = ours(args.out, args.repeat)
+    print(f"hub get_training_frame: {', '.join(f'{t:.2f}s' for t in our_times)}")
+    results = []
+    for store in args.feast_stores.split(","):
+        result = feast(args.out, store, 1, args.feast_timeout)
+        result["agrees"] = agree(frame, result["sample"]) if result.get("sample") else None
+        results.append(result)
+        print(f"feast ({store} offline store): {result.get('seconds')} agrees={result['agrees']}")
+    write_report(args, min(our_times), our_times, results)
+
+
+def write_report(args: argparse.Namespace, best: float, our_times: list[float], results: list[dict]) -> None:
+    lines = [
+        "# Point-in-time retrieval: hub vs Feast",
+        "",
+        f"`uv run python bench/features.py` on {datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, "
+        f"{_cores()} cores; Python {platform.python_version()}.",
+        "",
+        f"- Feature table: {args.customers:,} customers x {args.snapshots} weekly snapshots = "
+        f"{args.customers * args.snapshots:,} rows x {args.features} float features, one Parquet file.",
+        f"- Entity rows: {args.entities:,} (random customer, random event time; 2% before any snapshot).",
+        "- Both sides read the same Parquet file and return a pandas frame with every entity row and all features;",
+        "  only the retrieval call is timed (Feast: `get_historical_features(...).to_df()`, after `apply`).",
+        "",
+        "| engine | time (s) | vs hub | same values |",
+        "|---|---|---|---|",
+        f"| hub `get_training_frame` (DuckDB ASOF + Arrow take) | {best:.2f} (runs: {', '.join(f'{t:.2f}' for t in our_times)}) | 1x | - |",
+    ]
+    for r in results:
+        seconds = r.get("seconds")
+        if seconds:
+            lines.append(f"| Feast 0.67 `{r['store']}` offline store | {min(seconds):.2f} | {min(seconds) / best:.0f}x slower | {r['agrees']} |")
+        else:
+            lines.append(f"| Feast 0.67 `{r['store']}` offline store | > {r.get('timeout')} (timed out) | > {r.get('timeout', 0) / best:.0f}x slower | - |")
+    lines += ["", "Targets (DESIGN.md §8): under 10 s, and at least 10x faster than Feast.", ""]
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text("\n".join(lines))
+    print(f"wrote {args.report}")
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Shared fixtures: one small generated world and one model trained on it, per session.
+
+Everything runs real Splink on DuckDB; the world is small so the whole folder stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from bench.identity_data import generate
+from identity import canonical, evidence, features, train
+from identity import model as model_store
+from identity.model import Model
+from identity.settings import IdentityConfig
+
+
+@pytest.fixture(scope="session")
+def config() -> IdentityConfig:
+    return IdentityConfig.load()
+
+
+@pytest.fixture(scope="session")
+def world() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(canonical records, truth) of about 4,000 records."""
+    return generate(4_000, seed=3)
+
+
+@pytest.fixture(scope="session")
+def model(world: tuple[pl.DataFrame, pl.DataFrame], config: IdentityConfig,
+          tmp_path_factory: pytest.TempPathFactory) -> Model:
+    records, _ = canonical.to_canonical(world[0])
+    feats = features.build(records)
+    shared = evidence.find_shared(feats, config)
+    clean = evidence.without_shared(feats, shared)
+    settings, meta = train.fit(clean, config)
+    root = tmp_path_factory.mktemp("models")
+    return model_store.save(root, settings, train.tf_tables(clean), meta)
+
+
+def person(source: str, rid: str, **values: str | None) -> dict[str, str | None]:
+    """One canonical record; unspecified columns are empty."""
+    row: dict[str, str | None] = {c: None for c in canonical.CANONICAL_COLUMNS}
+    row.update(source=source, source_record_id=rid, **values)
+    return row
+
+
+def frame(*rows: dict[str, str | None]) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema={c: pl.String for c in canonical.CANONICAL_COLUMNS})
+
+
+def customers_of(result, *keys: tuple[str, str]) -> list[str]:  # noqa: ANN001
+    a = result.assignment
+    out = []
+    for source, rid in keys:
+        row = a.filter((pl.col("source") == source) & (pl.col("source_record_id") == rid))
+        out.append(row["customer_id"][0])
+    return out
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
