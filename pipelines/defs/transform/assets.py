@@ -9,6 +9,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import HubStorage
 from pipelines.defs.transform.project import dbt_project
+from pipelines.lib.dbt_row_counts import with_row_counts
 from pipelines.lib.dbt_translator import HubDbtTranslator
 from warehouse.database import ensure_warehouse
 
@@ -16,6 +17,7 @@ from warehouse.database import ensure_warehouse
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=HubDbtTranslator())
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, storage: HubStorage) -> Iterator[Any]:
     """Build and test every selected dbt model (staging, intermediate, marts) in the warehouse."""
-    ensure_warehouse(storage.paths().warehouse_db)
-    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+    warehouse_db = ensure_warehouse(storage.paths().warehouse_db)
+    invocation = dbt.cli(["build"], context=context)
+    yield from with_row_counts(invocation.stream(), invocation.manifest, warehouse_db)
 
