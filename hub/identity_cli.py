@@ -10,9 +10,13 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from identity.settings import IdentityConfig
+    from identity.workspace import Workspace
 
 identity_app = typer.Typer(
     help="Identity resolution: one stable customer ID per person, explained and measured.",
@@ -35,7 +39,7 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _config(path: Path | None):  # noqa: ANN202
+def _config(path: Path | None) -> IdentityConfig:
     from identity.settings import IdentityConfig
 
     if path is not None and not path.exists():
@@ -43,7 +47,7 @@ def _config(path: Path | None):  # noqa: ANN202
     return IdentityConfig.load(path)
 
 
-def _workspace(state: Path | None):  # noqa: ANN202
+def _workspace(state: Path | None) -> Workspace:
     """The workspace of a `resolve --out` folder, a workspace folder, or the pipeline's."""
     from hub.settings import HubPaths
     from identity.workspace import Workspace

@@ -27,8 +27,8 @@ CONFIG_DIR = Path(__file__).parent / "config"
 # Splink compares these; ``uid`` is the integer key Splink joins on (faster than strings).
 MATCH_COLUMNS = (
     "uid", "first_name", "last_name", "first_name_key", "first_name_forms", "name_hanzi",
-    "name_chars", "full_name", "dob", "email", "email_local", "phone", "phone_last8", "street", "postcode",
-    "city", "national_id", "company",
+    "name_chars", "full_name", "dob", "email", "email_local", "email_work", "phone", "phone_last8",
+    "street", "postcode", "city", "national_id", "company",
 )
 _GERMAN = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
 _COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容",
@@ -120,6 +120,20 @@ def _lookup(df: pl.DataFrame, col: str, outputs: dict[str, pl.DataType], fn) -> 
     return pl.DataFrame({col: values, **columns})
 
 
+@lru_cache(maxsize=200_000)
+def is_work_email(email: str | None, company: str | None) -> bool:
+    """An address at the employer's domain (ines.m@acme-tools.example for "ACME Tools GmbH").
+
+    A work and a private address of one person differ by nature, so their disagreeing is
+    no evidence against a match; only two work or two private addresses are compared.
+    """
+    if not email or not company or "@" not in email:
+        return False
+    domain = re.sub(r"[^a-z]", "", email.split("@", 1)[1].split(".")[0])
+    firm = latin_key(company) or ""
+    return len(domain) >= 4 and (domain in firm or (len(firm) >= 6 and firm[:6] in domain))
+
+
 def build(canonical: pl.DataFrame, uids: pl.Series | None = None) -> pl.DataFrame:
     """Features for every canonical record: ``source``, ``source_record_id`` and MATCH_COLUMNS."""
     df = canonical.with_row_index("uid") if uids is None else canonical.with_columns(uids.alias("uid"))
@@ -145,6 +159,13 @@ def build(canonical: pl.DataFrame, uids: pl.Series | None = None) -> pl.DataFram
     df = df.with_columns(
         pl.concat_str([pl.col("first_name_l"), pl.col("last_name_l")], separator=" ")
         .alias("full_name_key"))
+    pairs = df.filter(pl.col("email").is_not_null() & pl.col("company").is_not_null())
+    work = {(e, c) for e, c in pairs.select("email", "company").unique().iter_rows()
+            if is_work_email(e, c)}
+    df = df.with_columns(pl.struct("email", "company").is_in(
+        pl.Series([{"email": e, "company": c} for e, c in work],
+                  dtype=pl.Struct({"email": pl.String, "company": pl.String})).implode()
+    ).fill_null(False).alias("email_work") if work else pl.lit(False).alias("email_work"))
     street = _fold("street").str.replace_all(r"strasse\b", "str")
     street = street.str.replace_all(r"[^\p{L}\p{N}]+", " ")
     for word, short in _STREET_WORDS.items():
@@ -161,7 +182,7 @@ def build(canonical: pl.DataFrame, uids: pl.Series | None = None) -> pl.DataFram
         pl.col("name_hanzi").str.split("").list.sort().list.join("").alias("name_chars"),
         pl.col("full_name_key").alias("full_name"),
         pl.col("birth_date").alias("dob"),
-        "email", pl.col("email").str.split("@").list.first().str.replace(r"\+.*$", "")
+        "email", "email_work", pl.col("email").str.split("@").list.first().str.replace(r"\+.*$", "")
         .alias("email_local"),
         "phone", pl.col("phone").str.slice(-8).alias("phone_last8"),
         pl.when(street == "").then(None).otherwise(street).alias("street"),

@@ -146,7 +146,9 @@ def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, conf
         prev_base.join(region, on="uid", how="anti").filter(~pl.col("uid").is_in(removed.implode()))
         .select("uid", pl.col("base").alias("cluster")),
         base_region])
-    lone_scope = _lone_scope(con, region["uid"], removed, feats_new)
+    sizes = base_now.group_by("cluster").len("size")
+    lone = base_now.join(sizes.filter(pl.col("size") == 1), on="cluster")["uid"]
+    lone_scope = _lone_scope(con, region["uid"], removed, feats_new, lone)
     # Stored features change now: placement reads every record's current ones.
     state_mod.replace_rows(con, "features", feats_new, drop_uids=pl.concat([d0, removed]))
     placed_new = _place(con, base_now, lone_scope, shared.table,
@@ -166,9 +168,16 @@ def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, conf
     final = placement.join(scope_base, scope_placed)
     previous_ids = prev_base.filter(pl.col("uid").is_in(pl.concat([scope, removed]).implode())).select(
         "uid", "customer_id")
-    customers_prev = con.sql("select * from customers").pl().cast(stable_ids.CUSTOMER_SCHEMA)
+    customers_prev = _df(con, """select * from customers where customer_id in
+                                 (select customer_id from _p)""", _p=previous_ids
+                         ).cast(stable_ids.CUSTOMER_SCHEMA)
+    next_seq = int(con.execute("select coalesce(max(created_seq), 0) + 1 from customers").fetchall()[0][0])
     all_keys = pl.concat([keys, keys_prev.select(*KEY, "uid")]).unique("uid")
-    carried = stable_ids.carry_forward(final, all_keys, previous_ids, customers_prev, run_id)
+    carried = stable_ids.carry_forward(
+        final, all_keys, previous_ids, customers_prev, run_id, next_seq=next_seq,
+        taken=lambda ids: set(_df(con, "select customer_id from customers where customer_id in "
+                                  "(select id from _ids)", _ids=pl.DataFrame(
+                                      {"id": ids}, schema={"id": pl.String}))["customer_id"]))
     scope_edges = _df(con, """select * from edges where uid_l in (select uid from _s)
                               and uid_r in (select uid from _s)""", _s=_uids(scope))
     assignment = (carried.assignment
@@ -177,12 +186,12 @@ def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, conf
                   .join(probabilities(carried.assignment, scope_edges), on="uid", how="left")
                   .select("uid", "base", "placed_into", "cluster", "customer_id", "match_probability"))
     state_mod.replace_rows(con, "assignment", assignment, drop_uids=pl.concat([scope, removed]))
-    _update_customers(con, customers_prev, carried.customers)
+    state_mod.replace_rows(con, "customers", carried.customers, key="customer_id")
 
     events = Counter(carried.events["event"].to_list())
     changes = graph_mod.changes(carried.events, all_keys, run_id, ts)
     current = all_keys.join(assignment.select("uid", "customer_id", "match_probability"), on="uid")
-    graph_changed = _update_graph(con, current, keys_prev.join(pl.DataFrame({"uid": removed}), on="uid"), ts)
+    graph_changed = _update_graph(con, current, removed, ts)
     state_mod.replace_rows(con, "changes", changes, drop_uids=pl.Series("uid", [], pl.Int64))
     clock.lap("stable_ids")
 
@@ -200,7 +209,7 @@ def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, conf
     next_uid = max(int(meta.get("next_uid", 0)), int(fresh["uid"].max() + 1) if fresh.height else 0)
     state_mod.set_meta(con, _meta(model, config, keys, run_id, ts, digest, "incremental", unchanged,
                                   events, next_uid))
-    customers = con.execute("select count(distinct customer_id) from assignment").fetchone()[0]
+    customers = con.execute("select count(distinct customer_id) from assignment").fetchall()[0][0]
     return RunResult(
         run_id=run_id, ts=ts, mode="incremental", records=keys.height, new=fresh.height,
         changed=changed.height, removed=removed.len(), rescored=dirty.len(),
@@ -304,24 +313,22 @@ def _expand(con: duckdb.DuckDBPyConnection, seeds: pl.Series, steward: pl.DataFr
 
 
 def _lone_scope(con: duckdb.DuckDBPyConnection, region: pl.Series, removed: pl.Series,
-                feats_new: pl.DataFrame) -> pl.Series:
-    """Records whose placement may change: any record sharing a name key with the region.
+                feats_new: pl.DataFrame, lone: pl.Series) -> pl.Series:
+    """Records whose placement may change: the region, and lone records that a placement
+    join (key and condition) links to a region record.
 
-    Keys are taken before the stored features are replaced (old values of changed and
-    removed records) and from the new features. Only lone records are placed; the
-    placement query filters them.
+    The region's records are taken with their old features (before they are replaced, so
+    that changed and removed records count as they were) and their new ones.
     """
-    cols = [*features.PLACEMENT_KEYS, "name_hanzi"]
     old = _fetch(con, "features", pl.concat([region, removed]))
-    both = pl.concat([old.select("uid", *cols, "first_name_forms", "last_name"),
-                      feats_new.select("uid", *cols, "first_name_forms", "last_name")])
-    keys = pl.concat([
-        both.select(pl.concat_list(cols).alias("k")).explode("k")["k"],
-        both.explode("first_name_forms").select(pl.concat_str(
-            [pl.col("first_name_forms"), pl.lit("|"), pl.col("last_name")]).alias("k"))["k"],
-    ]).drop_nulls().unique()
-    hits = " or ".join(f"{c} in (select k from _k)" for c in cols)
-    scope = _df(con, f"select uid from features where {hits}", _k=pl.DataFrame({"k": keys}))["uid"]
+    x = pl.concat([old, feats_new.filter(pl.col("uid").is_in(region.implode()))],
+                  how="vertical_relaxed")
+    parts = []
+    for join, condition in placement.all_joins():
+        forms = "cross join unnest(s.first_name_forms) as f(form)" if "f.form" in join else ""
+        parts.append(f"select s.uid from features s {forms} join _x x on {join} "
+                     f"where s.uid in (select uid from _lone) and {condition}")
+    scope = _df(con, " union ".join(parts), _x=x, _lone=_uids(lone))["uid"]
     return pl.concat([scope, region]).unique()
 
 
@@ -382,23 +389,20 @@ def _final_scope(prev: pl.DataFrame, base_now: pl.DataFrame, placed_all: pl.Data
     return scope.filter(~scope.is_in(removed.implode()))
 
 
-def _update_customers(con: duckdb.DuckDBPyConnection, before: pl.DataFrame, after: pl.DataFrame) -> None:
-    changed = after.join(before, on=list(after.columns), how="anti")
-    state_mod.replace_rows(con, "customers", changed, key="customer_id")
-
-
-def _update_graph(con: duckdb.DuckDBPyConnection, current: pl.DataFrame, removed_keys: pl.DataFrame,
+def _update_graph(con: duckdb.DuckDBPyConnection, current: pl.DataFrame, removed: pl.Series,
                   ts: dt.datetime) -> bool:
     """Close and open graph rows for records whose customer changed; update probabilities."""
-    keys = pl.concat([current.select(KEY), removed_keys.select(KEY)])
-    open_rows = _df(con, """select g.* from graph g join _k using (source, source_record_id)
-                            where g.valid_to is null""", _k=keys).cast(graph_mod.GRAPH_SCHEMA)
-    updated, changed = graph_mod.update(open_rows, current.select(*KEY, "customer_id",
-                                                                  "match_probability"), ts)
+    uids = pl.concat([current["uid"], removed])
+    open_rows = _df(con, """select * from graph where valid_to is null
+                            and uid in (select uid from _u)""", _u=_uids(uids))
+    updated, changed = graph_mod.update(open_rows.drop("uid").cast(graph_mod.GRAPH_SCHEMA),
+                                        current.select(*KEY, "customer_id", "match_probability"), ts)
     if changed:
-        con.register("_k", keys)
-        con.execute("""delete from graph where valid_to is null and (source, source_record_id)
-                       in (select source, source_record_id from _k)""")
-        con.unregister("_k")
-        state_mod.replace_rows(con, "graph", updated, drop_uids=pl.Series("uid", [], pl.Int64))
+        updated = updated.join(pl.concat([current.select("uid", *KEY),
+                                          open_rows.select("uid", *KEY)]).unique("uid"), on=KEY)
+        con.register("_u", _uids(uids))
+        con.execute("delete from graph where valid_to is null and uid in (select uid from _u)")
+        con.unregister("_u")
+        state_mod.replace_rows(con, "graph", updated.select("uid", *graph_mod.GRAPH_SCHEMA),
+                               drop_uids=pl.Series("uid", [], pl.Int64))
     return changed

@@ -58,7 +58,8 @@ _CLOSE = [
 ]
 
 
-COLUMNS = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi", "email", "phone",
+COLUMNS = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi", "email",
+           "email_work", "phone",
            "phone_last8", "dob", "national_id", *PLACEMENT_KEYS)
 
 
@@ -132,7 +133,8 @@ _AGREEING = """
     where s.rich
     group by c.uid, c.target, s.email, s.phone, s.dob, s.national_id
     having not (
-        (s.email is not null and bool_or(m.email is not null) and not bool_or(m.email = s.email))
+        (s.email is not null and bool_or(m.email is not null and m.email_work = s.email_work)
+         and not bool_or(m.email = s.email))
         or (s.phone is not null and bool_or(m.phone is not null)
             and not bool_or(m.phone = s.phone or m.phone_last8 = s.phone_last8))
         or (s.dob is not null and bool_or(m.dob is not null) and not bool_or(
@@ -143,6 +145,11 @@ _AGREEING = """
             and not bool_or(m.national_id = s.national_id))
     )
 """
+
+
+def all_joins() -> list[tuple[str, str]]:
+    """Every join a placement candidate can come through, with its condition."""
+    return [(j, _EXACT) for j in _EXACT_JOINS] + _CLOSE
 
 
 def _candidates(joins: list[tuple[str, str]], lone: str) -> str:

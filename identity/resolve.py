@@ -32,7 +32,7 @@ from identity.model import Model
 from identity.settings import IdentityConfig
 from identity.state import State
 
-FEATURES_VERSION = "2"
+FEATURES_VERSION = "3"
 ID_CHANGE_EVENTS = ("merged", "split", "moved")
 KEY = ["source", "source_record_id"]
 
@@ -178,8 +178,12 @@ def _full(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: Ide
                   .join(probabilities(carried.assignment, edges), on="uid", how="left")
                   .select("uid", "base", "placed_into", "cluster", "customer_id", "match_probability"))
     current = keys.join(assignment.select("uid", "customer_id", "match_probability"), on="uid")
-    graph, graph_changed = graph_mod.update(
-        prev.graph if prev is not None else graph_mod.empty_graph(), current, ts)
+    prev_graph = prev.graph_rows if prev is not None else graph_mod.empty_graph().with_columns(
+        pl.lit(None, pl.Int64).alias("uid"))
+    graph, graph_changed = graph_mod.update(prev_graph.drop("uid"), current, ts)
+    # The state keeps each row's uid (integer joins in incremental runs).
+    uid_of = pl.concat([keys.select("uid", *KEY), prev_graph.select("uid", *KEY)]).unique(KEY)
+    graph = graph.join(uid_of, on=KEY, how="left").select("uid", *graph_mod.GRAPH_SCHEMA)
     all_keys = keys if prev is None else pl.concat([keys, prev.keys.select("uid", *KEY)]).unique("uid")
     changes = graph_mod.changes(carried.events, all_keys, run_id, ts)
     history = pl.concat([prev.changes, changes]) if prev is not None else changes

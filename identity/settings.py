@@ -167,6 +167,7 @@ EMAIL = {
         _level("split_part(email_l, '@', 2) = split_part(email_r, '@', 2) and "
                "damerau_levenshtein(email_local_l, email_local_r) <= 1",
                "local part one typo apart"),
+        _level("email_work_l <> email_work_r", "a work and a private address"),
         ELSE,
     ],
 }

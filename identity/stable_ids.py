@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -43,23 +44,43 @@ def empty_customers() -> pl.DataFrame:
     return pl.DataFrame(schema=CUSTOMER_SCHEMA)
 
 
-def new_id(key: str, taken: set[str]) -> str:
-    attempt = 0
-    while True:
-        digest = hashlib.sha256(f"{key}\x1f{attempt}".encode()).digest()
-        cid = "C" + base64.b32encode(digest).decode()[:12]
-        if cid not in taken:
-            taken.add(cid)
-            return cid
-        attempt += 1
+def _candidate(key: str, attempt: int) -> str:
+    digest = hashlib.sha256(f"{key}\x1f{attempt}".encode()).digest()
+    return "C" + base64.b32encode(digest).decode()[:12]
+
+
+def new_ids(seeds: list[str], taken: Callable[[list[str]], set[str]]) -> list[str]:
+    """One fresh ID per seed key: a hash of the key, rehashed while it collides with an ID
+    already issued (``taken`` answers for a batch) or with another fresh one."""
+    out: dict[int, str] = {}
+    used: set[str] = set()
+    pending = dict.fromkeys(range(len(seeds)), 0)  # seed index -> attempt
+    while pending:
+        candidates = {i: _candidate(seeds[i], attempt) for i, attempt in pending.items()}
+        clash = taken(sorted(set(candidates.values())))
+        retry = {}
+        for i in sorted(pending, key=seeds.__getitem__):  # deterministic winner on a clash
+            cid = candidates[i]
+            if cid in clash or cid in used:
+                retry[i] = pending[i] + 1
+            else:
+                used.add(cid)
+                out[i] = cid
+        pending = retry
+    return [out[i] for i in range(len(seeds))]
 
 
 def carry_forward(clusters: pl.DataFrame, keys: pl.DataFrame, previous: pl.DataFrame | None,
-                  customers: pl.DataFrame, run_id: str) -> Carried:
+                  customers: pl.DataFrame, run_id: str,
+                  taken: Callable[[list[str]], set[str]] | None = None,
+                  next_seq: int | None = None) -> Carried:
     """IDs for ``clusters`` (uid, cluster) given ``previous`` (uid, customer_id).
 
-    ``keys`` (uid, source, source_record_id) seeds new IDs; ``customers`` lists every ID
-    issued so far with its issue order (created_seq).
+    ``keys`` (uid, source, source_record_id) seeds new IDs. ``customers`` holds the issue
+    order (created_seq) of at least the previous IDs of these records; by default it is
+    every ID ever issued. An incremental run passes only the relevant rows, with ``taken``
+    (is an ID already issued?) and ``next_seq`` to answer for the rest. The returned
+    customers are the rows that are new or whose status may have changed.
     """
     previous = previous if previous is not None else pl.DataFrame(
         schema={"uid": pl.Int64, "customer_id": pl.String})
@@ -83,17 +104,17 @@ def carry_forward(clusters: pl.DataFrame, keys: pl.DataFrame, previous: pl.DataF
              .sort("source", "source_record_id")
              .group_by("cluster", maintain_order=True).first()
              .sort("source", "source_record_id"))
-    taken = set(customers["customer_id"].to_list())
-    fresh = pl.DataFrame({
-        "cluster": seeds["cluster"],
-        "kept": [new_id(f"{s}\x1f{r}", taken) for s, r in
-                 zip(seeds["source"].to_list(), seeds["source_record_id"].to_list(), strict=True)],
-    }, schema={"cluster": pl.Int64, "kept": pl.String})
+    known = set(customers["customer_id"].to_list())
+    is_taken = taken or (lambda ids: known.intersection(ids))
+    seed_keys = [f"{s}\x1f{r}" for s, r in
+                 zip(seeds["source"].to_list(), seeds["source_record_id"].to_list(), strict=True)]
+    fresh = pl.DataFrame({"cluster": seeds["cluster"], "kept": new_ids(seed_keys, is_taken)},
+                         schema={"cluster": pl.Int64, "kept": pl.String})
     ids = pl.concat([keep, fresh])
     assignment = clusters.join(ids, on="cluster", how="left").rename({"kept": "customer_id"})
 
     events = _events(assignment, previous, merged, set(fresh["kept"].to_list()))
-    customers = _update_customers(customers, fresh, merged, assignment, run_id)
+    customers = _update_customers(customers, fresh, merged, assignment, run_id, next_seq)
     return Carried(assignment.sort("uid"), events, customers)
 
 
@@ -120,8 +141,9 @@ def _events(assignment: pl.DataFrame, previous: pl.DataFrame, merged: pl.DataFra
 
 
 def _update_customers(customers: pl.DataFrame, fresh: pl.DataFrame, merged: pl.DataFrame,
-                      assignment: pl.DataFrame, run_id: str) -> pl.DataFrame:
-    start = int(customers["created_seq"].max() or 0) + 1 if customers.height else 1
+                      assignment: pl.DataFrame, run_id: str, next_seq: int | None) -> pl.DataFrame:
+    start = next_seq if next_seq is not None else (
+        int(customers["created_seq"].max() or 0) + 1 if customers.height else 1)
     added = pl.DataFrame({
         "customer_id": fresh["kept"], "created_seq": range(start, start + fresh.height),
         "created_run": [run_id] * fresh.height, "status": ["active"] * fresh.height,

@@ -23,7 +23,9 @@ import polars as pl
 
 from identity import evidence, features, train
 from identity import model as model_store
+from identity import resolve as resolve_mod
 from identity.model import Model
+from identity.resolve import RunResult
 from identity.settings import DETERMINISTIC_RULES, IdentityConfig, blocking_rule
 
 DEFAULT_MODEL = Path(__file__).parent / "config" / "default_model.json"
@@ -116,15 +118,13 @@ def overrides(ws: Workspace) -> pl.DataFrame:
 def resolve(canonical: pl.DataFrame, ws: Workspace, config: IdentityConfig,
             retrain: bool = False, full: bool = False, run_id: str | None = None):
     """Resolve ``canonical`` in workspace ``ws``: (RunResult, how the model was obtained)."""
-    from identity import resolve as resolve_mod
-
     model, how = model_for(ws, canonical, config, retrain)
     result = resolve_mod.run(canonical, ws.run_state, model, config, overrides(ws), run_id=run_id,
                              full=full or retrain)
     return result, how
 
 
-def pairs_table(result, threshold: float) -> pl.DataFrame:
+def pairs_table(result: RunResult, threshold: float) -> pl.DataFrame:
     """Scored pairs at or above ``threshold`` with their record keys (the CLI's pairs.parquet)."""
     state = result.state
     keys = state.keys.select("uid", "source", "source_record_id")
@@ -138,6 +138,6 @@ def pairs_table(result, threshold: float) -> pl.DataFrame:
             .sort("source_l", "source_record_id_l", "source_r", "source_record_id_r"))
 
 
-def clusters_table(result) -> pl.DataFrame:
+def clusters_table(result: RunResult) -> pl.DataFrame:
     return result.assignment.select("source", "source_record_id", "customer_id").sort(
         "source", "source_record_id")

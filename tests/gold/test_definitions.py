@@ -47,4 +47,4 @@ def test_partitions_match_the_dbt_spine() -> None:
         assert re.search(r"var\('features_daily_from', '([0-9-]+)'\)", sql).group(1) == FEATURES_DAILY_FROM
     # Weekly (Mondays) before FEATURES_DAILY_FROM, daily from it on.
     assert feature_partitions.has_partition_key("2024-07-08") and not feature_partitions.has_partition_key("2024-07-09")
-    assert feature_partitions.has_partition_key("2026-04-02")
+    assert feature_partitions.has_partition_key("2026-06-02") and not feature_partitions.has_partition_key("2026-05-06")

@@ -14,6 +14,7 @@ from bench.identity_data import generate
 from identity import canonical, evidence, features, train
 from identity import model as model_store
 from identity.model import Model
+from identity.resolve import RunResult
 from identity.settings import IdentityConfig
 
 
@@ -51,7 +52,7 @@ def frame(*rows: dict[str, str | None]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema={c: pl.String for c in canonical.CANONICAL_COLUMNS})
 
 
-def customers_of(result, *keys: tuple[str, str]) -> list[str]:  # noqa: ANN001
+def customers_of(result: RunResult, *keys: tuple[str, str]) -> list[str]:
     a = result.assignment
     out = []
     for source, rid in keys:

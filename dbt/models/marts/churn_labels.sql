@@ -9,7 +9,7 @@
     simulator planted. -#}
 {{ config(tags=['gold'], post_hook=["{{ gold_main_view() }}"]) }}
 {#- Keep in step with FEATURES_DAILY_FROM in pipelines/defs/gold/partitions.py. -#}
-{%- set daily_from = var('features_daily_from', '2026-04-01') -%}
+{%- set daily_from = var('features_daily_from', '2026-06-01') -%}
 {%- set cadence = var('features_history_cadence_days', 7) -%}
 
 with activity as (

@@ -15,7 +15,7 @@
 {%- set start = var('features_start', none) -%}
 {%- set end = var('features_end', none) -%}
 {#- Keep in step with FEATURES_DAILY_FROM in pipelines/defs/gold/partitions.py. -#}
-{%- set daily_from = var('features_daily_from', '2026-04-01') -%}
+{%- set daily_from = var('features_daily_from', '2026-06-01') -%}
 {%- set cadence = var('features_history_cadence_days', 7) -%}
 {%- set window_metrics = [
     'activities', 'crm_activities', 'tickets', 'orders', 'invoice_amount_eur', 'invoices',

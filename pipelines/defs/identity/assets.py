@@ -107,7 +107,7 @@ def identity_graph(context: dg.AssetExecutionContext, storage: HubStorage) -> It
         context.log.warning("no identity model yet: training one now (materialise identity_model "
                             "to retrain later)")
     result = resolve.run(records, ws.run_state, model, config, evidence.load_overrides(ws.overrides),
-                         run_id=context.run_id, models_dir=ws.models)
+                         run_id=context.run.run_id, models_dir=ws.models)
     graph.publish(result.state.graph if result.graph_changed else None, result.changes,
                   paths.gold / "identity_graph", paths.gold / "identity_changes")
     summary = result.summary()

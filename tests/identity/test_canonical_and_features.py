@@ -1,0 +1,83 @@
+"""Canonical loading and matching features: names, scripts, nicknames, identifiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from identity import canonical, evaluate, features
+
+
+def load(**columns: list) -> tuple[pl.DataFrame, canonical.LoadReport]:
+    n = len(next(iter(columns.values())))
+    base = {"source": ["crm"] * n, "source_record_id": [str(i) for i in range(n)]}
+    return canonical.to_canonical(pl.DataFrame({**base, **columns}))
+
+
+def test_dates_in_common_formats_and_implausible_ones() -> None:
+    df, report = load(birth_date=["1980-02-01", "01.02.1980", "1980/02/01", "19800201",
+                                  "1980-02-01T00:00:00", "1850-01-01", "31-31-1980", None])
+    assert df["birth_date"].to_list()[:5] == [dt.date(1980, 2, 1)] * 5
+    assert df["birth_date"].to_list()[5:] == [None, None, None]
+    assert report.warnings["birth_date: unparseable values set to null"] == 1
+    assert report.warnings["birth_date: implausible dates (before 1900 or in the future) set to null"] == 1
+
+
+def test_emails_phones_countries_and_national_ids() -> None:
+    df, report = load(email=[" Ann.Lee@Example.COM ", "bad@", None],
+                      phone=["0151 2345 6789", "+4915123456789", "12"],
+                      country=["DE", "Germany", "Atlantis"],
+                      national_id=["ab 123 456 c", "x", None])
+    assert df["email"].to_list() == ["ann.lee@example.com", None, None]
+    assert df["phone"].to_list() == ["+4915123456789", "+4915123456789", None]
+    assert df["country"].to_list() == ["DE", "DE", None]
+    assert df["national_id"].to_list() == ["AB123456C", None, None]
+    assert set(report.warnings) == {
+        "email: invalid addresses set to null", "phone: unparseable numbers set to null",
+        "country: not an ISO-3166 code, set to null", "national_id: invalid values set to null"}
+
+
+@pytest.mark.parametrize(("full", "first", "last"), [
+    ("Smith, John", "John", "Smith"),
+    ("SMITH John", "John", "SMITH"),
+    ("John Smith", "John", "Smith"),
+    ("Bob S.", "Bob", "S"),
+    ("张建军", "建军", "张"),
+    ("欧阳娜娜", "娜娜", "欧阳"),
+    ("Cher", "Cher", None),
+])
+def test_full_names_split(full: str, first: str, last: str | None) -> None:
+    assert features.split_full_name(full) == (first, last)
+
+
+def test_latin_keys_pinyin_and_nicknames() -> None:
+    assert features.latin_key("Müller-Lüdenscheidt") == "muellerluedenscheidt"
+    assert features.latin_key("王伟") == "wangwei"
+    assert features.latin_key("José") == "jose"
+    df, _ = load(first_name=["Bob", "Robert", "Chris", "伟"], last_name=["Ng", "Ng", "Ng", "王"])
+    f = features.build(df)
+    assert f["first_name_key"].to_list() == ["robert", "robert", "chris", "wei"]
+    assert "christopher" in f["first_name_forms"][2].to_list()
+    assert f["name_hanzi"].to_list() == [None, None, None, "王伟"]
+    assert f["full_name"][3] == "wei wang"
+
+
+def test_evaluate_pairwise_and_bcubed() -> None:
+    clusters = pl.DataFrame({"source": ["s"] * 4, "source_record_id": ["a", "b", "c", "d"],
+                             "customer_id": ["X", "X", "X", "Y"]})
+    truth = pl.DataFrame({"source": ["s"] * 4, "source_record_id": ["a", "b", "c", "d"],
+                          "person_id": ["1", "1", "2", "2"]})
+    m = evaluate.evaluate(clusters, truth)
+    assert (m.predicted_pairs, m.true_pairs, m.correct_pairs) == (3, 2, 1)
+    assert m.pairwise_precision == pytest.approx(1 / 3) and m.pairwise_recall == 0.5
+    # B-cubed precision: a,b 2/3 each, c 1/3, d 1 -> 2/3; recall: a,b 1, c,d 1/2 -> 3/4.
+    assert m.bcubed_precision == pytest.approx(2 / 3) and m.bcubed_recall == pytest.approx(0.75)
+
+
+def test_truth_from_the_simulator_maps_entities_to_sources() -> None:
+    truth = pl.DataFrame({"source": ["erp", "erp", "crm"], "entity": ["customers", "customer_contacts", "contacts"],
+                          "source_record_id": ["K1", "KC1", "CT1"], "person_id": ["P1", "P1", "P1"]})
+    mapped = evaluate.normalise_truth(truth).sort("source_record_id")
+    assert mapped["source"].to_list() == ["crm", "erp", "erp_contacts"]
