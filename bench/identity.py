@@ -4,7 +4,9 @@
     uv run python -m bench.identity --records 1000000 --data /tmp/bench1m
 
 For each EM-block choice (email+dob, name+dob) it measures wall time, peak RSS (sampled
-from /proc while the step runs) and pairwise / B-cubed F1 against the generator's truth:
+from /proc while the step runs) and pairwise / B-cubed F1 against the generator's truth.
+Each system runs in a fresh child process of the one bench run, on the same data, so that
+its peak RSS is its own and not what an earlier system left allocated:
 
 - hub: canonical load + merge protection + training + scoring + clustering + stable IDs,
   from a cold start (no model, no state);
@@ -195,6 +197,36 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _in_child(target: Callable[..., Any], *args: Any) -> Any:
+    """Run ``target(*args)`` in a fresh (spawned) process and return its result."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(target, args)
+
+
+def hub_job(path: str, truth_path: str, work: str, em: str) -> dict[str, Any]:
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    m, result = run_hub(Path(path), Path(work), em)
+    metrics = evaluate.evaluate(result.assignment, evaluate.read_truth(truth_path))
+    return {"seconds": m.seconds, "rss": m.peak_rss_mib, "metrics": metrics,
+            "stages": {k: round(v, 1) for k, v in result.seconds.items()}}
+
+
+def plain_job(path: str, truth_path: str, em: str, threshold: float) -> dict[str, Any]:
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    m, clusters = run_plain(Path(path), em, threshold)
+    predicted = clusters.select("source", "source_record_id",
+                                pl.col("cluster_id").cast(pl.String).alias("customer_id"))
+    return {"seconds": m.seconds, "rss": m.peak_rss_mib,
+            "metrics": evaluate.evaluate(predicted, evaluate.read_truth(truth_path))}
+
+
+def increment_job(path: str, work: str) -> dict[str, Any]:
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    return run_increment(Path(path), Path(work))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -204,7 +236,6 @@ def main() -> None:
     parser.add_argument("--no-plain", action="store_true", help="skip the plain Splink runs")
     parser.add_argument("--no-increment", action="store_true")
     args = parser.parse_args()
-    logging.getLogger("splink").setLevel(logging.ERROR)
 
     data = args.data or Path(tempfile.mkdtemp(prefix="bench_identity_"))
     records_path = data / "records.parquet"
@@ -215,31 +246,28 @@ def main() -> None:
         df.write_parquet(records_path)
         truth.write_parquet(data / "truth.parquet")
         print(f"generated {df.height:,} records in {time.perf_counter() - t:.1f}s -> {data}")
-    truth = evaluate.read_truth(data / "truth.parquet")
+    truth_path = data / "truth.parquet"
     n = pl.scan_parquet(records_path).select(pl.len()).collect().item()
-    print(f"{n:,} records; {os.cpu_count()} CPUs; {platform.platform()}; Python {platform.python_version()}")
+    print(f"{n:,} records; {os.cpu_count()} CPUs; {platform.platform()}; "
+          f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.1f}")
 
     work = Path(tempfile.mkdtemp(prefix="bench_identity_work_"))
     threshold = IdentityConfig.load().cluster_threshold
     rows: list[Row] = []
     ems = list(EM_BLOCKS) if args.em == "both" else [args.em]
     for em in ems:
-        m, result = run_hub(records_path, work / em, em)
-        rows.append(Row("hub", em, m.seconds, m.peak_rss_mib,
-                        evaluate.evaluate(result.assignment, truth),
-                        {k: round(v, 1) for k, v in result.seconds.items()}))
+        out = _in_child(hub_job, str(records_path), str(truth_path), str(work / em), em)
+        rows.append(Row("hub", em, out["seconds"], out["rss"], out["metrics"], out["stages"]))
         print(table(rows[-1:]), "\n  stages (s):", rows[-1].notes, flush=True)
         if not args.no_plain:
-            m, clusters = run_plain(records_path, em, threshold)
-            predicted = clusters.select("source", "source_record_id",
-                                        pl.col("cluster_id").cast(pl.String).alias("customer_id"))
-            rows.append(Row("plain Splink", em, m.seconds, m.peak_rss_mib,
-                            evaluate.evaluate(predicted, truth)))
+            out = _in_child(plain_job, str(records_path), str(truth_path), em, threshold)
+            rows.append(Row("plain Splink", em, out["seconds"], out["rss"], out["metrics"]))
             print(table(rows[-1:]), flush=True)
     print("\n" + table(rows))
     if not args.no_increment:
-        inc = run_increment(records_path, work / "increment")
+        inc = _in_child(increment_job, str(records_path), str(work / "increment"))
         print("\nincrement:", {k: round(v, 3) if isinstance(v, float) else v for k, v in inc.items()})
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     shutil.rmtree(work, ignore_errors=True)
 
 

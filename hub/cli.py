@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -24,7 +26,12 @@ app = typer.Typer(
 
 @app.callback()
 def _main() -> None:
+    global _CRM_URL_EXPLICIT
+    _CRM_URL_EXPLICIT = "HUB_CRM_URL" in os.environ
     apply_env_defaults()
+
+
+_CRM_URL_EXPLICIT = False
 
 
 app.add_typer(identity_app, name="identity", help="Identity resolution: resolve, explain, evaluate, train.")
@@ -122,29 +129,25 @@ def crm_server(
             pass
 
 
-def _crm_server_if_needed():
-    """The embedded default: serve the simulated CRM when nothing answers at HUB_CRM_URL."""
-    from contextlib import nullcontext
-    from urllib.parse import urlparse
+@contextmanager
+def _crm_server_if_needed() -> Iterator[None]:
+    """The embedded default: serve this data root's simulated CRM on a free port.
 
-    import requests
-
+    Only when HUB_CRM_URL was not set: then whatever answers on the default port may be
+    another world's server, so the hub starts its own and points HUB_CRM_URL at it.
+    """
     from hub.settings import HubPaths
 
-    url = os.environ["HUB_CRM_URL"]
-    try:
-        requests.get(url, timeout=1)
-        return nullcontext()
-    except requests.RequestException:
-        pass
     db = HubPaths.from_env().world / "crm" / "crm.sqlite"
-    parsed = urlparse(url)
-    if not db.exists() or parsed.hostname not in ("127.0.0.1", "localhost"):
-        return nullcontext()
+    if _CRM_URL_EXPLICIT or not db.exists():
+        yield
+        return
     from demo.crm_server import CrmServer
 
-    typer.echo(f"Serving the simulated CRM at {url}")
-    return CrmServer(db, os.environ["HUB_CRM_API_KEY"], port=parsed.port or 80)
+    with CrmServer(db, os.environ["HUB_CRM_API_KEY"], port=0, rate_limit=1_000) as server:
+        os.environ["HUB_CRM_URL"] = server.url
+        typer.echo(f"Serving the simulated CRM at {server.url}")
+        yield
 
 
 if __name__ == "__main__":

@@ -17,8 +17,15 @@ def _features() -> None:
 
 @features_app.command("list")
 def list_features(
-    group: Annotated[str | None, typer.Option(help="Only this group (rfm, activity, support, iot, social, opportunity, payment).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per feature, for tools.")] = False,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this group (rfm, activity, support, iot, social, opportunity, payment)."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per feature, for tools.")
+    ] = False,
 ) -> None:
     """Every feature of customer_features_daily: name, type, group, range, owner, freshness, description."""
     from warehouse.feature_registry import load_registry
@@ -32,8 +39,10 @@ def list_features(
         typer.echo("no features" + (f" in group {group!r}" if group else ""))
         return
     first = features[0]
-    typer.echo(f"{len(features)} features in {first.table} (entity {first.entity}, at {first.timestamp}); "
-               f"owner {first.owner}; freshness: {first.freshness}\n")
+    typer.echo(
+        f"{len(features)} features in {first.table} (entity {first.entity}, at {first.timestamp}); "
+        f"owner {first.owner}; freshness: {first.freshness}\n"
+    )
     width = max(len(f.name) for f in features)
     typer.echo(f"{'name':<{width}}  {'dtype':<7} {'group':<12} {'range':<10} description")
     for f in features:

@@ -126,6 +126,12 @@ def explain(
     if run_state is None:
         raise _fail(f"no identity run found in {ws.root}; run `hub identity resolve` or the "
                     "identity assets first", 1)
+    from identity.resolve import FEATURES_VERSION
+
+    written_by = str(run_state.meta.get("settings_key", "")).split("|")
+    if len(written_by) < 3 or written_by[2] != FEATURES_VERSION:
+        raise _fail(f"the identity state in {ws.root} was written by another version of the "
+                    "hub; run identity resolution again first", 1)
     model = ws.model(run_state.meta.get("model_version"))
     if model is None:
         raise _fail(f"model {run_state.meta.get('model_version')} of the last run is missing "

@@ -146,12 +146,12 @@ def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, conf
         prev_base.join(region, on="uid", how="anti").filter(~pl.col("uid").is_in(removed.implode()))
         .select("uid", pl.col("base").alias("cluster")),
         base_region])
-    sizes = base_now.group_by("cluster").len("size")
-    lone = base_now.join(sizes.filter(pl.col("size") == 1), on="cluster")["uid"]
+    sized = base_now.with_columns(pl.len().over("cluster").alias("size"))
+    lone = sized.filter(pl.col("size") == 1)["uid"]
     lone_scope = _lone_scope(con, region["uid"], removed, feats_new, lone)
     # Stored features change now: placement reads every record's current ones.
     state_mod.replace_rows(con, "features", feats_new, drop_uids=pl.concat([d0, removed]))
-    placed_new = _place(con, base_now, lone_scope, shared.table,
+    placed_new = _place(con, sized, lone_scope, shared.table,
                         steward.filter(pl.col("rule") == "cannot_link"))
     clock.lap("cluster")
 
@@ -332,11 +332,10 @@ def _lone_scope(con: duckdb.DuckDBPyConnection, region: pl.Series, removed: pl.S
     return pl.concat([scope, region]).unique()
 
 
-def _place(con: duckdb.DuckDBPyConnection, base_now: pl.DataFrame, scope: pl.Series,
+def _place(con: duckdb.DuckDBPyConnection, sizes: pl.DataFrame, scope: pl.Series,
            shared: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
     """Placements for lone records in ``scope``, against every record that could matter:
     those sharing a name key with them, and the other members of those records' clusters."""
-    sizes = base_now.join(base_now.group_by("cluster").len("size"), on="cluster")
     cols = [*features.PLACEMENT_KEYS, "name_hanzi"]
     con.register("_scope", _uids(scope))
     con.execute(f"""create or replace temp table _sk as
@@ -363,7 +362,7 @@ def _place(con: duckdb.DuckDBPyConnection, base_now: pl.DataFrame, scope: pl.Ser
     for name in ("_scope", "_near", "_sizes", "_involved", "_shared"):
         con.unregister(name)
     if not cannot.is_empty():
-        placed = placement._respect(placed, base_now, cannot)
+        placed = placement._respect(placed, sizes.select("uid", "cluster"), cannot)
     return placed
 
 

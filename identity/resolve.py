@@ -184,7 +184,7 @@ def _full(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: Ide
     # The state keeps each row's uid (integer joins in incremental runs).
     uid_of = pl.concat([keys.select("uid", *KEY), prev_graph.select("uid", *KEY)]).unique(KEY)
     graph = graph.join(uid_of, on=KEY, how="left").select("uid", *graph_mod.GRAPH_SCHEMA)
-    all_keys = keys if prev is None else pl.concat([keys, prev.keys.select("uid", *KEY)]).unique("uid")
+    all_keys = keys if prev is None else pl.concat([keys.select("uid", *KEY), prev.keys.select("uid", *KEY)]).unique("uid")
     changes = graph_mod.changes(carried.events, all_keys, run_id, ts)
     history = pl.concat([prev.changes, changes]) if prev is not None else changes
     clock.lap("stable_ids")

@@ -32,6 +32,7 @@ from typing import Any
 
 import duckdb
 import polars as pl
+import polars.selectors as cs
 
 from identity import graph as graph_mod
 from identity import stable_ids
@@ -133,7 +134,10 @@ class State:
 
     def _read(self, table: str) -> pl.DataFrame:
         with duckdb.connect(str(self.folder / FILE), read_only=True) as con:
-            return con.sql(f"select * from {table}").pl()
+            frame = con.sql(f"select * from {table}").pl()
+        # DuckDB hands UTC back as "Etc/UTC": the same instants, but Polars refuses to
+        # concatenate the two names, which broke every run after the first.
+        return frame.with_columns(cs.datetime(time_zone="Etc/UTC").dt.convert_time_zone("UTC"))
 
     @cached_property
     def meta(self) -> dict[str, Any]:

@@ -50,23 +50,27 @@ def load_registry(models_yml: Path = MODELS_YML, model: str = FEATURE_MODEL) -> 
         if column["name"] in (entity, timestamp):
             continue
         feature = ((column.get("config") or {}).get("meta") or {}).get("feature") or {}
-        features.append(Feature(
-            name=column["name"],
-            description=(column.get("description") or "").strip(),
-            dtype=column.get("data_type", "unknown"),
-            group=feature.get("group", "other"),
-            owner=feature.get("owner", meta.get("owner", "unowned")),
-            freshness=freshness,
-            entity=entity,
-            timestamp=timestamp,
-            table=model,
-            min=feature.get("min"),
-            max=feature.get("max"),
-        ))
+        features.append(
+            Feature(
+                name=column["name"],
+                description=(column.get("description") or "").strip(),
+                dtype=column.get("data_type", "unknown"),
+                group=feature.get("group", "other"),
+                owner=feature.get("owner", meta.get("owner", "unowned")),
+                freshness=freshness,
+                entity=entity,
+                timestamp=timestamp,
+                table=model,
+                min=feature.get("min"),
+                max=feature.get("max"),
+            )
+        )
     return features
 
 
-def declared_ranges(features: list[Feature] | None = None) -> dict[str, tuple[float | None, float | None]]:
+def declared_ranges(
+    features: list[Feature] | None = None,
+) -> dict[str, tuple[float | None, float | None]]:
     """name -> (min, max) for every feature that declares a bound."""
     return {
         f.name: (f.min, f.max)

@@ -68,7 +68,11 @@ def get_training_frame(
     _require(table, ("customer_id", "event_ts"), "entities")
     feats = _feature_source(feature_table)
     names = _select_features(feats.schema, features, table.schema)
-    feats = feats.to_table(columns=[*KEY_COLUMNS, *names]) if isinstance(feats, ds.Dataset) else feats.select([*KEY_COLUMNS, *names])
+    feats = (
+        feats.to_table(columns=[*KEY_COLUMNS, *names])
+        if isinstance(feats, ds.Dataset)
+        else feats.select([*KEY_COLUMNS, *names])
+    )
     keep = _consented_rows(table, consent)
 
     # Integer customer keys (positions in the snapshots' dictionary) make the ASOF sort cheaper
@@ -76,16 +80,26 @@ def get_training_frame(
     keys = _keys(table)
     encoded = pc.dictionary_encode(pc.cast(feats["customer_id"], pa.string())).combine_chunks()
     con = duckdb.connect()
-    con.register("entities", pa.table({
-        "entity_row": keys["entity_row"],
-        "customer_key": pc.index_in(keys["customer_id"], value_set=encoded.dictionary),
-        "event_ts": keys["event_ts"],
-    }))
-    con.register("snapshots", pa.table({
-        "customer_key": encoded.indices,
-        "as_of_ts": pc.cast(feats["as_of_date"], pa.timestamp("us")),
-        "snapshot_row": pa.array(np.arange(feats.num_rows, dtype=np.int64)),
-    }))
+    con.register(
+        "entities",
+        pa.table(
+            {
+                "entity_row": keys["entity_row"],
+                "customer_key": pc.index_in(keys["customer_id"], value_set=encoded.dictionary),
+                "event_ts": keys["event_ts"],
+            }
+        ),
+    )
+    con.register(
+        "snapshots",
+        pa.table(
+            {
+                "customer_key": encoded.indices,
+                "as_of_ts": pc.cast(feats["as_of_date"], pa.timestamp("us")),
+                "snapshot_row": pa.array(np.arange(feats.num_rows, dtype=np.int64)),
+            }
+        ),
+    )
     # Snapshot D is known from D 00:00 on, so `>=` picks the latest D <= event_ts.
     matched = con.sql("""
         select entities.entity_row, snapshots.snapshot_row
@@ -153,11 +167,13 @@ def _keys(table: pa.Table) -> pa.Table:
         ts = pc.cast(ts, pa.timestamp(ts.type.unit, "UTC")).cast(pa.timestamp(ts.type.unit))
     elif pa.types.is_date(ts.type):
         ts = pc.cast(ts, pa.timestamp("us"))
-    return pa.table({
-        "entity_row": pa.array(np.arange(table.num_rows, dtype=np.int64)),
-        "customer_id": pc.cast(table["customer_id"], pa.string()),
-        "event_ts": ts,
-    })
+    return pa.table(
+        {
+            "entity_row": pa.array(np.arange(table.num_rows, dtype=np.int64)),
+            "customer_id": pc.cast(table["customer_id"], pa.string()),
+            "event_ts": ts,
+        }
+    )
 
 
 def _resolve_table(source: Any, default: Path) -> pa.Table | ds.Dataset | None:
@@ -190,7 +206,9 @@ def _feature_source(feature_table: Any) -> pa.Table | ds.Dataset:
     return found
 
 
-def _select_features(schema: pa.Schema, features: Sequence[str] | None, entities: pa.Schema) -> list[str]:
+def _select_features(
+    schema: pa.Schema, features: Sequence[str] | None, entities: pa.Schema
+) -> list[str]:
     available = [n for n in schema.names if n not in KEY_COLUMNS]
     names = list(available if features is None else features)
     unknown = sorted(set(names) - set(available))
@@ -209,7 +227,8 @@ def _consented_rows(entities: pa.Table, consent: Any) -> pa.Array | None:
         warnings.warn(
             "no consent table yet (gold/consent_events, from the privacy issue): "
             "ai_training consent is NOT enforced on this training frame",
-            ConsentNotEnforcedWarning, stacklevel=3,
+            ConsentNotEnforcedWarning,
+            stacklevel=3,
         )
         return None
     events = events.to_table() if isinstance(events, ds.Dataset) else events

@@ -41,7 +41,12 @@ def publish_mart(warehouse_db: Path, gold_dir: Path, table: str) -> Published:
 
 
 def publish_partitions(
-    warehouse_db: Path, gold_dir: Path, table: str, start: date, end: date, column: str = "as_of_date",
+    warehouse_db: Path,
+    gold_dir: Path,
+    table: str,
+    start: date,
+    end: date,
+    column: str = "as_of_date",
 ) -> Published:
     """Replace the rows with ``start <= column <= end`` in gold/<table> by the warehouse's."""
     bounds = f"{column} >= '{start.isoformat()}' and {column} <= '{end.isoformat()}'"
@@ -77,7 +82,9 @@ def release_dbt_connection() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def _publish(warehouse_db: Path, path: Path, table: str, where: str | None, predicate: str | None) -> Published:
+def _publish(
+    warehouse_db: Path, path: Path, table: str, where: str | None, predicate: str | None
+) -> Published:
     with connect_warehouse(warehouse_db) as con:
         # Sorted by the partition column so Delta's per-file min/max prune day filters.
         order = " order by as_of_date" if predicate else ""
@@ -89,12 +96,19 @@ def _publish(warehouse_db: Path, path: Path, table: str, where: str | None, pred
             # schema_mode="merge": a feature added to the model appears as a new column (null
             # in days not yet re-materialised) instead of failing the partition write.
             write_deltalake(
-                str(path), counted.reader(), mode="overwrite", predicate=predicate,
-                schema_mode="merge", target_file_size=TARGET_FILE_BYTES,
+                str(path),
+                counted.reader(),
+                mode="overwrite",
+                predicate=predicate,
+                schema_mode="merge",
+                target_file_size=TARGET_FILE_BYTES,
             )
         else:
             write_deltalake(
-                str(path), counted.reader(), mode="overwrite", schema_mode="overwrite",
+                str(path),
+                counted.reader(),
+                mode="overwrite",
+                schema_mode="overwrite",
                 target_file_size=TARGET_FILE_BYTES,
             )
         preview = con.sql(f"select * from {SCHEMA}.{table} limit {PREVIEW_ROWS}").to_arrow_table()

@@ -18,7 +18,7 @@ from identity import canonical, evidence, features, graph, quality, resolve, tra
 from identity import model as model_store
 from identity.settings import IdentityConfig
 from identity.state import State
-from identity.workspace import Workspace
+from identity.workspace import Workspace, model_for
 from pipelines.defs.resources import HubStorage
 from warehouse import delta_store
 from warehouse.publish import connect_warehouse
@@ -102,12 +102,13 @@ def identity_graph(context: dg.AssetExecutionContext, storage: HubStorage) -> It
     ws = workspace(storage)
     paths = storage.paths()
     records, report = read_person_records(storage)
-    model = ws.model()
-    if model is None:
-        context.log.warning("no identity model yet: training one now (materialise identity_model "
-                            "to retrain later)")
+    had_model = ws.model() is not None
+    model, how = model_for(ws, records, config)
+    if not had_model:
+        context.log.warning(f"no identity model yet: using {how} (materialise identity_model "
+                            "to retrain)")
     result = resolve.run(records, ws.run_state, model, config, evidence.load_overrides(ws.overrides),
-                         run_id=context.run.run_id, models_dir=ws.models)
+                         run_id=context.run.run_id)
     graph.publish(result.state.graph if result.graph_changed else None, result.changes,
                   paths.gold / "identity_graph", paths.gold / "identity_changes")
     summary = result.summary()

@@ -14,7 +14,13 @@ from pipelines.lib.dbt_translator import HubDbtTranslator
 from warehouse.database import ensure_warehouse
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=HubDbtTranslator())
+# Day-partitioned models (the feature snapshots) have their own partitioned asset in defs/gold.
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=HubDbtTranslator(),
+    exclude="tag:daily_partitioned",
+)
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, storage: HubStorage) -> Iterator[Any]:
     """Build and test every selected dbt model (staging, intermediate, marts) in the warehouse."""
     warehouse_db = ensure_warehouse(storage.paths().warehouse_db)

@@ -1,0 +1,1 @@
+"""Gold: daily feature snapshots (dbt, partitioned), Delta publishing of the marts, mart checks."""
