@@ -235,6 +235,7 @@ def main() -> None:
     parser.add_argument("--em", choices=[*EM_BLOCKS, "both"], default="both")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain Splink runs")
     parser.add_argument("--no-increment", action="store_true")
+    parser.add_argument("--no-hub", action="store_true", help="skip the cold-start hub runs")
     args = parser.parse_args()
 
     data = args.data or Path(tempfile.mkdtemp(prefix="bench_identity_"))
@@ -255,7 +256,7 @@ def main() -> None:
     threshold = IdentityConfig.load().cluster_threshold
     rows: list[Row] = []
     ems = list(EM_BLOCKS) if args.em == "both" else [args.em]
-    for em in ems:
+    for em in [] if args.no_hub else ems:
         out = _in_child(hub_job, str(records_path), str(truth_path), str(work / em), em)
         rows.append(Row("hub", em, out["seconds"], out["rss"], out["metrics"], out["stages"]))
         print(table(rows[-1:]), "\n  stages (s):", rows[-1].notes, flush=True)
@@ -263,7 +264,8 @@ def main() -> None:
             out = _in_child(plain_job, str(records_path), str(truth_path), em, threshold)
             rows.append(Row("plain Splink", em, out["seconds"], out["rss"], out["metrics"]))
             print(table(rows[-1:]), flush=True)
-    print("\n" + table(rows))
+    if rows:
+        print("\n" + table(rows))
     if not args.no_increment:
         inc = _in_child(increment_job, str(records_path), str(work / "increment"))
         print("\nincrement:", {k: round(v, 3) if isinstance(v, float) else v for k, v in inc.items()})

@@ -141,7 +141,7 @@ def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, conf
                                       config.birth_date_conflict_splits)
 
     # 5. Re-place lone records whose name keys meet the re-clustered part.
-    prev_base = _df(con, "select uid, base, placed_into, cluster, customer_id from assignment")
+    prev_base = _df(con, "select uid, base, placed_into, cluster from assignment")
     base_now = pl.concat([
         prev_base.join(region, on="uid", how="anti").filter(~pl.col("uid").is_in(removed.implode()))
         .select("uid", pl.col("base").alias("cluster")),
@@ -166,8 +166,8 @@ def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, conf
     scope_base = base_now.filter(pl.col("uid").is_in(scope.implode()))
     scope_placed = placed_all.filter(pl.col("uid").is_in(scope.implode()))
     final = placement.join(scope_base, scope_placed)
-    previous_ids = prev_base.filter(pl.col("uid").is_in(pl.concat([scope, removed]).implode())).select(
-        "uid", "customer_id")
+    previous_ids = _df(con, "select uid, customer_id from assignment where uid in "
+                            "(select uid from _u)", _u=_uids(pl.concat([scope, removed])))
     customers_prev = _df(con, """select * from customers where customer_id in
                                  (select customer_id from _p)""", _p=previous_ids
                          ).cast(stable_ids.CUSTOMER_SCHEMA)
@@ -242,9 +242,9 @@ def _recheck_shared(con: duckdb.DuckDBPyConnection, feats_new: pl.DataFrame, d0:
         empty = pl.Series("value", [], pl.String)
         return _Shared(shared_prev, shared_prev.clear(), empty), pl.Series("uid", [], pl.Int64)
     # Every stored record (not itself replaced) that carries a touched value, plus the new ones.
-    carriers = _df(con, " union ".join(
-        f"select f.* from features f join _t on _t.kind = '{k}' and f.{k} = _t.value"
-        for k in ids), _t=touched)
+    carriers = _df(con, "select * from features where uid in (" + " union ".join(
+        f"select f.uid from features f join _t on _t.kind = '{k}' and f.{k} = _t.value"
+        for k in ids) + ")", _t=touched)
     carriers = pl.concat([carriers.filter(~pl.col("uid").is_in(pl.concat([d0, removed]).implode())),
                           feats_new], how="vertical_relaxed").unique("uid")
     rechecked = evidence.find_shared(carriers, config).join(touched, on=["kind", "value"])
@@ -312,6 +312,29 @@ def _expand(con: duckdb.DuckDBPyConnection, seeds: pl.Series, steward: pl.DataFr
         region = grown
 
 
+def _join_sql(s_table: str, x_table: str, s_filter: str, keep: str) -> str:
+    """uids (of side ``keep``) of every pair a placement join links.
+
+    ``s_filter`` names the side restricted to lone records (``_lone``). Joins through
+    nickname forms unnest the lone side only where its surname can meet the other side's,
+    not for every stored record.
+    """
+    parts = []
+    for join, condition in placement.all_joins():
+        lone = "s.uid in (select uid from _lone)" if s_filter == "s" else "true"
+        source = s_table
+        if "f.form" in join:
+            meet = "last_name" if "x.fk" in join else "first_name"
+            source = (f"(select * from {s_table} where last_name in "
+                      f"(select {meet} from {x_table}))")
+            parts.append(f"select {keep}.uid from {source} s cross join unnest(s.first_name_forms) "
+                         f"as f(form) join {x_table} x on {join} where {lone} and {condition}")
+        else:
+            parts.append(f"select {keep}.uid from {source} s join {x_table} x on {join} "
+                         f"where {lone} and {condition}")
+    return " union ".join(parts)
+
+
 def _lone_scope(con: duckdb.DuckDBPyConnection, region: pl.Series, removed: pl.Series,
                 feats_new: pl.DataFrame, lone: pl.Series) -> pl.Series:
     """Records whose placement may change: the region, and lone records that a placement
@@ -323,12 +346,7 @@ def _lone_scope(con: duckdb.DuckDBPyConnection, region: pl.Series, removed: pl.S
     old = _fetch(con, "features", pl.concat([region, removed]))
     x = pl.concat([old, feats_new.filter(pl.col("uid").is_in(region.implode()))],
                   how="vertical_relaxed")
-    parts = []
-    for join, condition in placement.all_joins():
-        forms = "cross join unnest(s.first_name_forms) as f(form)" if "f.form" in join else ""
-        parts.append(f"select s.uid from features s {forms} join _x x on {join} "
-                     f"where s.uid in (select uid from _lone) and {condition}")
-    scope = _df(con, " union ".join(parts), _x=x, _lone=_uids(lone))["uid"]
+    scope = _df(con, _join_sql("features", "_x", "s", "s"), _x=x, _lone=_uids(lone))["uid"]
     return pl.concat([scope, region]).unique()
 
 
@@ -336,15 +354,11 @@ def _place(con: duckdb.DuckDBPyConnection, sizes: pl.DataFrame, scope: pl.Series
            shared: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
     """Placements for lone records in ``scope``, against every record that could matter:
     those sharing a name key with them, and the other members of those records' clusters."""
-    cols = [*features.PLACEMENT_KEYS, "name_hanzi"]
     con.register("_scope", _uids(scope))
-    con.execute(f"""create or replace temp table _sk as
-        select distinct k from (
-            select unnest([{", ".join(cols)}]) as k from features where uid in (select uid from _scope)
-            union all select unnest(first_name_forms) || '|' || last_name from features
-            where uid in (select uid from _scope)) where k is not null""")
-    hits = " or ".join(f"{c} in (select k from _sk)" for c in cols)
-    near = con.sql(f"select uid from features where {hits}").pl()["uid"]
+    con.execute("create or replace temp table _sf as select * from features "
+                "where uid in (select uid from _scope)")
+    # Records a scope record could be placed with (the same joins, the other way round).
+    near = _df(con, _join_sql("_sf", "features", "x", "x"))["uid"]
     con.register("_near", _uids(pl.concat([near, scope]).unique()))
     con.register("_sizes", sizes)
     members = con.sql("""select uid from _sizes where cluster in

@@ -39,7 +39,8 @@ _EXACT = """(
     or (s.first_name = x.last_name and s.last_name = x.first_name)
 )"""
 # Tier 2: each join key already implies part of the match; the condition checks the rest.
-_DL1 = "abs(length({a}) - length({b})) <= 1 and damerau_levenshtein({a}, {b}) <= 1"
+_DL1 = ("{a} <> {b} and abs(length({a}) - length({b})) <= 1 "
+        "and damerau_levenshtein({a}, {b}) <= 1")
 _CLOSE = [
     # nickname: the record's first name stands for the candidate's (Bob -> Robert)
     ("f.form || '|' || s.last_name = x.fk", "true"),

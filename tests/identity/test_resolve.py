@@ -200,3 +200,15 @@ def test_graph_keeps_history(model, config, state_dir) -> None:
         old.sort("source", "source_record_id"))
     log = second.state.changes
     assert set(log["event"]) == {"created", "split"}
+
+
+def test_full_rerun_over_existing_state_keeps_ids(world, model, config, state_dir) -> None:
+    """A new model or settings force a full run; IDs still carry forward through it."""
+    first = _run(world[0], state_dir, model, config)
+    again = _run(world[0], state_dir, model, config, full=True)
+    assert again.mode == "full" and again.id_changes == 0 and again.events == {}
+    assert first.assignment.sort("source", "source_record_id").equals(
+        again.assignment.sort("source", "source_record_id"))
+    third = _run(world[0], state_dir, model, config)  # and incremental runs continue from it
+    assert third.mode == "incremental" and third.events == {}
+    assert again.state.changes.height == world[0].height  # the log still holds run one
