@@ -54,32 +54,10 @@ def publish_partitions(
 
 
 def connect_warehouse(warehouse_db: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse.
-
-    In a Dagster process that just ran dbt, dagster-dbt's row counts (run in-process through
-    dbt's adapter) leave dbt-duckdb's connection open, and DuckDB refuses a second in-process
-    connection to the same file with another configuration. dbt is done with it by then, so
-    close it and retry.
-    """
-    try:
-        con = duckdb.connect(str(warehouse_db), read_only=True)
-    except duckdb.ConnectionException:
-        release_dbt_connection()
-        con = duckdb.connect(str(warehouse_db), read_only=True)
+    """A read-only connection to the warehouse."""
+    con = duckdb.connect(str(warehouse_db), read_only=True)
     con.execute("set enable_progress_bar = false")  # keep run logs readable
     return con
-
-
-def release_dbt_connection() -> None:
-    """Close the DuckDB database dbt-duckdb keeps open in this process, if any."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:
-        return
-    with DuckDBConnectionManager._LOCK:
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-            DuckDBConnectionManager._ENV = None
 
 
 def _publish(

@@ -37,7 +37,6 @@ def workspace(storage: HubStorage) -> Workspace:
 
 def read_person_records(storage: HubStorage) -> tuple[pl.DataFrame, canonical.LoadReport]:
     """The canonical records dbt built, read-only from the warehouse."""
-    # connect_warehouse releases the connection dbt-duckdb keeps open in this process.
     with connect_warehouse(storage.paths().warehouse_db) as con:
         raw = con.sql(f"select * from {canonical.DEFAULT_DUCKDB_TABLE}").pl()
     return canonical.to_canonical(raw)
