@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from identity import standardise
+from identity import handles, standardise
 
 VARCHAR = duckdb.sqltype("VARCHAR")
 
@@ -39,6 +39,7 @@ UDFS: dict[str, tuple[Callable[..., Any], int]] = {
     "hub_phone_e164": (standardise.phone_e164, 2),
     "hub_clean_name": (standardise.clean_name, 1),
     "hub_pinyin": (standardise.pinyin, 1),
+    "hub_name_from_handle": (handles.name_from_handle, 2),
 }
 
 
