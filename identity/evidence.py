@@ -49,13 +49,23 @@ def name_conflict_sql(a: str, b: str) -> str:
     """
     straight = (f"(len(list_intersect({a}.first_name_forms, {b}.first_name_forms)) > 0 "
                 f"or {_similar(f'{a}.first_name', f'{b}.first_name')})")
-    swapped_ab = f"({a}.first_name = {b}.last_name and {_similar(f'{a}.last_name', f'{b}.first_name')})"
-    swapped_ba = f"({b}.first_name = {a}.last_name and {_similar(f'{b}.last_name', f'{a}.first_name')})"
+    swapped_ab = (f"({a}.first_name = {b}.last_name and ({_similar(f'{a}.last_name', f'{b}.first_name')}"
+                  f" or list_contains({b}.first_name_forms, {a}.last_name)))")
+    swapped_ba = (f"({b}.first_name = {a}.last_name and ({_similar(f'{b}.last_name', f'{a}.first_name')}"
+                  f" or list_contains({a}.first_name_forms, {b}.last_name)))")
+    # The same letters split differently ("chengtang jun" / "juncheng tang": a Chinese name
+    # written surname-last, then split) are one name.
+    regrouped = f"({_letters(a)} = {_letters(b)})"
     return f"""(
         {a}.first_name is not null and {b}.first_name is not null
         and not {straight} and not coalesce({swapped_ab}, false)
-        and not coalesce({swapped_ba}, false)
+        and not coalesce({swapped_ba}, false) and not coalesce({regrouped}, false)
     )"""
+
+
+def _letters(t: str) -> str:
+    return (f"array_to_string(list_sort(string_split({t}.first_name || "
+            f"coalesce({t}.last_name, ''), '')), '')")
 
 
 def dob_conflict_sql(a: str, b: str) -> str:

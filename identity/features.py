@@ -84,7 +84,9 @@ def split_full_name(full: str | None) -> tuple[str | None, str | None]:
     if len(tokens) == 1:
         return tokens[0], None
     if len(tokens[0]) > 1 and tokens[0].isupper() and not all(t.isupper() for t in tokens):
-        return tokens[1], tokens[0]
+        # "GREIN GROTH Francisco": the capitalised run is the surname, however many words.
+        caps = next(i for i, t in enumerate(tokens) if not t.isupper())
+        return tokens[caps], " ".join(tokens[:caps])
     return tokens[0], tokens[-1]
 
 
