@@ -56,10 +56,14 @@ def name_conflict_sql(a: str, b: str) -> str:
     # The same letters split differently ("chengtang jun" / "juncheng tang": a Chinese name
     # written surname-last, then split) are one name.
     regrouped = f"({_letters(a)} = {_letters(b)})"
+    # A Chinese given name shown alone (建军 split as 建 + 军) is the other's first name.
+    given_alone = (f"({a}.last_name || {a}.first_name in ({b}.first_name, {b}.last_name || {b}.first_name)"
+                   f" or {b}.last_name || {b}.first_name in ({a}.first_name, {a}.last_name || {a}.first_name))")
     return f"""(
         {a}.first_name is not null and {b}.first_name is not null
         and not {straight} and not coalesce({swapped_ab}, false)
         and not coalesce({swapped_ba}, false) and not coalesce({regrouped}, false)
+        and not coalesce({given_alone}, false)
     )"""
 
 
@@ -94,11 +98,32 @@ def find_shared(features: pl.DataFrame, config: IdentityConfig) -> pl.DataFrame:
             select ids.* from ids join sizes using (kind, value)
             where n_records between 2 and {limit}
         ),
-        conflicts as (
-            select a.kind, a.value, a.uid as uid_a, b.uid as uid_b
+        raw_conflicts as (
+            select a.kind, a.value, a.uid as uid_a, b.uid as uid_b,
+                   coalesce({dob_conflict_sql("a", "b")}, false) as by_dob
             from grouped a join grouped b
               on a.kind = b.kind and a.value = b.value and a.uid < b.uid
             where {name_conflict_sql("a", "b")} or {dob_conflict_sql("a", "b")}
+        ),
+        -- Two typos of one name ("Mry", "Maly") conflict with each other but not with the
+        -- "Mary" beside them: a third record (a name, not an initial, which would bridge
+        -- John and Jane) agreeing with both explains a name conflict. Birth dates are not
+        -- explained away.
+        bridged as (
+            select distinct r.kind, r.value, r.uid_a, r.uid_b
+            from raw_conflicts r
+            join grouped a on a.kind = r.kind and a.value = r.value and a.uid = r.uid_a
+            join grouped b on b.kind = r.kind and b.value = r.value and b.uid = r.uid_b
+            join grouped m on m.kind = r.kind and m.value = r.value
+             and m.uid <> r.uid_a and m.uid <> r.uid_b
+            where not r.by_dob and length(m.first_name) > 1
+              and not {name_conflict_sql("a", "m")} and not {name_conflict_sql("b", "m")}
+              and not coalesce({dob_conflict_sql("a", "m")}, false)
+              and not coalesce({dob_conflict_sql("b", "m")}, false)
+        ),
+        conflicts as (
+            select kind, value, uid_a, uid_b from raw_conflicts
+            anti join bridged using (kind, value, uid_a, uid_b)
         ),
         involved as (
             select kind, value, uid_a as uid from conflicts
