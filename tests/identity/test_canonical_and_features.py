@@ -7,7 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from identity import canonical, evaluate, features
+from identity import canonical, evaluate, evidence, features
+from identity.settings import IdentityConfig
 
 
 def load(**columns: list) -> tuple[pl.DataFrame, canonical.LoadReport]:
@@ -42,6 +43,7 @@ def test_emails_phones_countries_and_national_ids() -> None:
 @pytest.mark.parametrize(("full", "first", "last"), [
     ("Smith, John", "John", "Smith"),
     ("SMITH John", "John", "SMITH"),
+    ("GREIN GROTH Francisco", "Francisco", "GREIN GROTH"),
     ("John Smith", "John", "Smith"),
     ("Bob S.", "Bob", "S"),
     ("张建军", "建军", "张"),
@@ -81,3 +83,27 @@ def test_truth_from_the_simulator_maps_entities_to_sources() -> None:
                           "source_record_id": ["K1", "KC1", "CT1"], "person_id": ["P1", "P1", "P1"]})
     mapped = evaluate.normalise_truth(truth).sort("source_record_id")
     assert mapped["source"].to_list() == ["crm", "erp", "erp_contacts"]
+
+
+def _shared_emails(names: list[str], dobs: list[str | None] | None = None) -> set[str]:
+    n = len(names)
+    df, _ = load(full_name=names, email=["fam@example.com"] * n,
+                 birth_date=dobs or [None] * n)
+    return set(evidence.find_shared(features.build(df), IdentityConfig())["value"].to_list())
+
+
+@pytest.mark.parametrize(("names", "dobs", "shared"), [
+    # One person's address under spellings of one name: not shared.
+    (["Mary Melton", "Mry Melton", "Maly Melton"], None, False),
+    (["GREIN GROTH Francisco", "Francisco Grein Groth"], None, False),
+    (["Danny Wallace", "Daniel, Wallace"], None, False),  # swapped into the wrong fields
+    (["建军", "王建军"], None, False),
+    # A family mailbox: two first names, and an initial that would bridge them does not.
+    (["John Smith", "Jane Smith"], None, True),
+    (["John Smith", "Jane Smith", "J Smith"], None, True),
+    # Typos are bridged, birth dates are not.
+    (["Mary Melton", "Mry Melton", "Maly Melton"], ["1950-01-01", "1950-01-01", "1990-07-07"], True),
+])
+def test_shared_identifiers_count_people_not_spellings(names: list[str], dobs: list[str | None] | None,
+                                                        shared: bool) -> None:
+    assert (_shared_emails(names, dobs) == {"fam@example.com"}) is shared
