@@ -29,8 +29,21 @@
     'opps_won', 'opps_won_days', 'won_amount_eur',
 ] -%}
 
+{%- set open_stages = ['prospecting', 'qualification', 'proposal', 'negotiation'] -%}
+{%- set stage_metrics = [
+    'open_in_stage', 'open_in_stage_entered_dayno', 'stage_changes', 'stage_advances',
+    'closed_stage_days', 'closed_stages',
+] -%}
+{%- for stage in open_stages -%}
+    {%- do stage_metrics.extend([stage ~ '_days', stage ~ '_intervals']) -%}
+{%- endfor %}
+
 with activity as (
     select * from {{ ref('int_customer_activity_daily') }}
+),
+
+stage_history as (
+    select * from {{ ref('int_customer_opportunity_stages_daily') }}
 ),
 
 bounds as (
@@ -100,6 +113,33 @@ w{{ w }} as (
 ),
 {%- endfor %}
 
+{#- The opportunity stage history, the same way: its running totals as known before as_of_date,
+    and the change counts as known before as_of_date - 90. #}
+stages as (
+    select spine.spine_row, stage_history.*exclude (customer_key, day)
+    from spine
+    asof left join (
+        select
+            customer_key, day,
+            {%- for metric in stage_metrics %}
+            cum_{{ metric }},
+            {%- endfor %}
+            last_stage_change_day
+        from stage_history
+    ) as stage_history
+        on spine.customer_key = stage_history.customer_key and spine.as_of_date > stage_history.day
+),
+
+stages90 as (
+    select spine.spine_row, stage_history.*exclude (customer_key, day)
+    from spine
+    asof left join (
+        select customer_key, day, cum_stage_changes, cum_stage_advances
+        from stage_history
+    ) as stage_history
+        on spine.customer_key = stage_history.customer_key and spine.as_of_date - 90 > stage_history.day
+),
+
 features as (
     select
         spine.customer_id,
@@ -162,12 +202,25 @@ features as (
         {{ gold_life('won_amount_eur') }} as won_amount_lifetime_eur,
         {{ gold_ratio(gold_life('opps_won_days'), gold_life('opps_won')) }} as avg_days_to_close_won,
         {{ gold_ratio(gold_life('opps_closed_days'), gold_life('opps_closed')) }} as avg_days_to_close,
+        -- opportunity stage history (all pulled versions, int_opportunity_stage_intervals)
+        {{ gold_ratio(
+            'coalesce(stages.cum_open_in_stage, 0) * date_diff(\'day\', date \'1970-01-01\', spine.as_of_date) - coalesce(stages.cum_open_in_stage_entered_dayno, 0)',
+            'stages.cum_open_in_stage') }} as open_opportunity_avg_days_in_stage,
+        {{ gold_days('spine.as_of_date', 'stages.last_stage_change_day') }} as days_since_last_stage_change,
+        coalesce(stages.cum_stage_changes, 0) - coalesce(stages90.cum_stage_changes, 0) as stage_changes_90d,
+        coalesce(stages.cum_stage_advances, 0) - coalesce(stages90.cum_stage_advances, 0) as stage_advances_90d,
+        round({{ gold_ratio('stages.cum_closed_stage_days', 'stages.cum_closed_stages') }}, 6) as avg_days_per_stage_closed,
+        {%- for stage in open_stages %}
+        round({{ gold_ratio('stages.cum_' ~ stage ~ '_days', 'stages.cum_' ~ stage ~ '_intervals') }}, 6) as avg_days_in_{{ stage }},
+        {%- endfor %}
         -- payments
         {{ gold_win('invoices', 90) }} as invoices_90d,
         {{ gold_life('invoices') }} - {{ gold_life('invoices_paid') }} as unpaid_invoices,
         {{ gold_ratio(gold_life('days_to_pay'), gold_life('invoices_paid')) }} as avg_days_to_pay
     from spine
     inner join known using (spine_row)
+    inner join stages using (spine_row)
+    inner join stages90 using (spine_row)
     {%- for w in [7, 30, 90] %}
     inner join w{{ w }} using (spine_row)
     {%- endfor %}
