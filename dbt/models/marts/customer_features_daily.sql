@@ -76,68 +76,32 @@ spine as (
     inner join customers on customers.first_day < spine_days.as_of_date
 ),
 
-{#- Four narrow ASOF lookups of the running totals: as known before as_of_date, and before
+{#- Narrow ASOF lookups of the running totals: as known before as_of_date, and before
     as_of_date - 7, - 30 and - 90, on an integer key and only the columns each needs. Narrow
     lookups joined back on spine_row are 2-3x faster than chained ASOF joins, which drag ever
-    wider rows through each sort. #}
+    wider rows through each sort. The opportunity stage history is read the same way. #}
+{%- set known_columns = ['last_activity_day', 'last_order_day', 'last_ticket_day', 'last_telemetry_day'] -%}
+{%- set window_columns = [] -%}
+{%- set stage_columns = ['last_stage_change_day'] -%}
+{%- for metric in known_metrics %}{% do known_columns.append('cum_' ~ metric) %}{% endfor -%}
+{%- for metric in window_metrics %}{% do window_columns.append('cum_' ~ metric) %}{% endfor -%}
+{%- for metric in stage_metrics %}{% do stage_columns.append('cum_' ~ metric) %}{% endfor %}
 known as (
-    select spine.spine_row, activity.*exclude (customer_key, day)
-    from spine
-    asof left join (
-        select
-            customer_key, day,
-            {%- for metric in known_metrics %}
-            cum_{{ metric }},
-            {%- endfor %}
-            last_activity_day, last_order_day, last_ticket_day, last_telemetry_day
-        from activity
-    ) as activity
-        on spine.customer_key = activity.customer_key and spine.as_of_date > activity.day
+    {{ gold_known_before('activity', known_columns) | indent(4) }}
 ),
 {%- for w in [7, 30, 90] %}
 
 w{{ w }} as (
-    select
-        spine.spine_row,
-        activity.*exclude (customer_key, day)
-    from spine
-    asof left join (
-        select
-            customer_key, day,
-            {%- for metric in window_metrics %}
-            cum_{{ metric }}{% if not loop.last %},{% endif %}
-            {%- endfor %}
-        from activity
-    ) as activity
-        on spine.customer_key = activity.customer_key and spine.as_of_date - {{ w }} > activity.day
+    {{ gold_known_before('activity', window_columns, w) | indent(4) }}
 ),
 {%- endfor %}
 
-{#- The opportunity stage history, the same way: its running totals as known before as_of_date,
-    and the change counts as known before as_of_date - 90. #}
 stages as (
-    select spine.spine_row, stage_history.*exclude (customer_key, day)
-    from spine
-    asof left join (
-        select
-            customer_key, day,
-            {%- for metric in stage_metrics %}
-            cum_{{ metric }},
-            {%- endfor %}
-            last_stage_change_day
-        from stage_history
-    ) as stage_history
-        on spine.customer_key = stage_history.customer_key and spine.as_of_date > stage_history.day
+    {{ gold_known_before('stage_history', stage_columns) | indent(4) }}
 ),
 
 stages90 as (
-    select spine.spine_row, stage_history.*exclude (customer_key, day)
-    from spine
-    asof left join (
-        select customer_key, day, cum_stage_changes, cum_stage_advances
-        from stage_history
-    ) as stage_history
-        on spine.customer_key = stage_history.customer_key and spine.as_of_date - 90 > stage_history.day
+    {{ gold_known_before('stage_history', ['cum_stage_changes', 'cum_stage_advances'], 90) | indent(4) }}
 ),
 
 features as (
