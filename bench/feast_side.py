@@ -44,8 +44,10 @@ def main() -> None:
         store = repo(Path(tmp), args.store)
         customer = Entity(name="customer", join_keys=["customer_id"], value_type=ValueType.STRING)
         source = FileSource(path=str(features_path), timestamp_field="event_timestamp")
+        # ttl=0 means no TTL in Feast: the same semantics as get_training_frame, and it spares
+        # Feast's join the expiry predicate a finite TTL adds.
         view = FeatureView(
-            name="customer_features_daily", entities=[customer], ttl=timedelta(days=3650),
+            name="customer_features_daily", entities=[customer], ttl=timedelta(0),
             schema=[Field(name=n, dtype=Float64) for n in names], source=source,
         )
         store.apply([customer, view])

@@ -155,6 +155,11 @@ def opportunity_frame(ctx: Context, rng: np.random.Generator, contacts: pl.DataF
                      np.array(STAGES_OPEN, dtype=object)[rng.integers(0, 4, n)])
     label = contacts["company_name"].fill_null(contacts["last_name"]).to_numpy()[c]
     product = np.array(PRODUCTS, dtype=object)[rng.integers(0, len(PRODUCTS), n)]
+    # An open deal past its first stage entered that stage some time after it was opened: the
+    # CRM's updated_at says when. Its own stream, so the rest of the CRM stays as it was.
+    stage_rng = ctx.rng("crm/opportunity_stages")
+    later_stage = ~closed & (stage != STAGES_OPEN[0])
+    entered = np.where(later_stage, clock.uniform(stage_rng, opened, np.maximum(ctx.now, opened + 1)), opened)
     return frame({
         "id": ctx.ids("crm/opportunities", n, "OP", 8),
         "account_id": contacts["account_id"].to_numpy()[c], "contact_id": contacts["id"].to_numpy()[c],
@@ -164,7 +169,7 @@ def opportunity_frame(ctx: Context, rng: np.random.Generator, contacts: pl.DataF
         "currency": np.array([CURRENCY[x] for x in ctx.people.country[person[c]]], dtype=object),
         "close_date": clock.fmt(closes, "%Y-%m-%d"),
         "created_at": clock.fmt(opened, clock.API_TS),
-        "updated_at": clock.fmt(np.minimum(np.where(closed, closes, opened), ctx.now), clock.API_TS),
+        "updated_at": clock.fmt(np.minimum(np.where(closed, closes, entered), ctx.now), clock.API_TS),
     })
 
 
@@ -233,6 +238,9 @@ def plant_bad_rows(ctx: Context, con: sqlite3.Connection, rng: np.random.Generat
 CHANGES_PER_DAY = 0.002        # of contacts: a new phone number or a move
 NEW_CONTACTS_PER_DAY = 0.0005  # of all people
 ACTIVITIES_PER_DAY = 0.009     # per active contact, about three a year
+STAGE_DAYS = 21                # mean days an open deal stays in a stage
+DROPPED_PER_MOVE = 0.12        # a move that is the deal being lost, from any stage
+WON_AFTER_NEGOTIATION = 0.6    # deals leaving negotiation that are won
 
 
 def person_index(person_ids: pl.Series) -> np.ndarray:
@@ -272,8 +280,45 @@ def advance(ctx: Context, truth: pl.DataFrame, since: int) -> None:
                                 start=start, end=end, per_day=ACTIVITIES_PER_DAY, at_least=1)
     store(con, "activities", activities)
     ctx.count("crm/activities", activities.height)
+    move_opportunities(ctx, con, since)
     con.commit()
     con.close()
+
+
+def move_opportunities(ctx: Context, con: sqlite3.Connection, since: int) -> None:
+    """Open deals move through the pipeline: each stage lasts an exponential time (mean
+    STAGE_DAYS) after which the deal advances, or is lost; negotiation ends won or lost. The
+    CRM keeps only the current version and bumps updated_at, so a hub pulling between two
+    moves sees every stage, and one pulling less often sees only the latest."""
+    rng = ctx.rng("crm/opportunities")
+    rows = con.execute("SELECT id, payload FROM opportunities ORDER BY id").fetchall()
+    for record_id, payload in rows:
+        record = json.loads(payload)
+        stage = record.get("stage")
+        if stage not in STAGES_OPEN:
+            continue
+        # Waiting times are memoryless: a stage entered before `since` can end from `since` on.
+        t = float(max(since, clock.parse(record["updated_at"])))
+        moved = False
+        while stage in STAGES_OPEN:
+            t += rng.exponential(STAGE_DAYS * clock.DAY)
+            if t >= ctx.now:
+                break
+            position = STAGES_OPEN.index(stage)
+            if rng.random() < DROPPED_PER_MOVE:
+                stage = "closed_lost"
+            elif position + 1 < len(STAGES_OPEN):
+                stage = STAGES_OPEN[position + 1]
+            else:
+                stage = "closed_won" if rng.random() < WON_AFTER_NEGOTIATION else "closed_lost"
+            record["stage"], record["updated_at"] = stage, clock.fmt_one(int(t))
+            if stage not in STAGES_OPEN:
+                record["close_date"] = clock.fmt_one(int(t), "%Y-%m-%d")
+            moved = True
+        if moved:
+            con.execute("UPDATE opportunities SET payload = ?, updated_at = ? WHERE id = ?",
+                        (json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+                         record["updated_at"], record_id))
 
 
 def change_contacts(ctx: Context, con: sqlite3.Connection, rng: np.random.Generator,

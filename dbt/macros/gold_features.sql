@@ -31,3 +31,16 @@
     where days.d::date >= date '{{ daily_from }}'
         or date_diff('day', date '1970-01-05', days.d::date) % {{ cadence }} = 0
 {%- endmacro %}
+
+{#- For every spine row, the row of `relation` (per customer_key and day) last known before
+    as_of_date - `days_before`: a narrow ASOF lookup of only `columns`. -#}
+{% macro gold_known_before(relation, columns, days_before=0) -%}
+select spine.spine_row, looked_up.*exclude (customer_key, day)
+from spine
+asof left join (
+    select customer_key, day, {{ columns | join(', ') }}
+    from {{ relation }}
+) as looked_up
+    on spine.customer_key = looked_up.customer_key
+    and spine.as_of_date{% if days_before %} - {{ days_before }}{% endif %} > looked_up.day
+{%- endmacro %}

@@ -50,3 +50,23 @@ def test_advance_is_deterministic(world_root: Path, tmp_path: Path) -> None:
     for rel in ("landing/social/social_20260702.jsonl", "truth/truth.parquet",
                 "truth/people.parquet"):
         assert (tmp_path / "x" / rel).read_bytes() == (tmp_path / "y" / rel).read_bytes()
+
+
+def test_advance_moves_open_deals_through_stages(world_copy: Path, manifest: dict) -> None:
+    from tests.demo.helpers import records
+
+    before = {r["id"]: r for r in records(world_copy, "crm", "opportunities")}
+    world.advance(world_copy, days=60)
+    after = {r["id"]: r for r in records(world_copy, "crm", "opportunities")}
+    order = ["prospecting", "qualification", "proposal", "negotiation"]
+    moved = [i for i in before if after[i]["stage"] != before[i]["stage"]]
+    assert moved, "sixty days should move some open deal"
+    for i in moved:
+        old, new = before[i], after[i]
+        # Only open deals move, forward or to a close, with updated_at inside the new window.
+        assert old["stage"] in order
+        assert new["stage"] in {"closed_won", "closed_lost"} or order.index(new["stage"]) > order.index(old["stage"])
+        assert manifest["now"] + "Z" < new["updated_at"] <= "2026-08-29T00:00:00Z"
+        if new["stage"].startswith("closed_"):
+            assert new["close_date"] == new["updated_at"][:10]
+    assert all(after[i] == before[i] for i in before if before[i]["stage"] not in order)

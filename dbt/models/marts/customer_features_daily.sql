@@ -29,8 +29,21 @@
     'opps_won', 'opps_won_days', 'won_amount_eur',
 ] -%}
 
+{%- set open_stages = ['prospecting', 'qualification', 'proposal', 'negotiation'] -%}
+{%- set stage_metrics = [
+    'open_in_stage', 'open_in_stage_entered_dayno', 'stage_changes', 'stage_advances',
+    'closed_stage_days', 'closed_stages',
+] -%}
+{%- for stage in open_stages -%}
+    {%- do stage_metrics.extend([stage ~ '_days', stage ~ '_intervals']) -%}
+{%- endfor %}
+
 with activity as (
     select * from {{ ref('int_customer_activity_daily') }}
+),
+
+stage_history as (
+    select * from {{ ref('int_customer_opportunity_stages_daily') }}
 ),
 
 bounds as (
@@ -63,42 +76,33 @@ spine as (
     inner join customers on customers.first_day < spine_days.as_of_date
 ),
 
-{#- Four narrow ASOF lookups of the running totals: as known before as_of_date, and before
+{#- Narrow ASOF lookups of the running totals: as known before as_of_date, and before
     as_of_date - 7, - 30 and - 90, on an integer key and only the columns each needs. Narrow
     lookups joined back on spine_row are 2-3x faster than chained ASOF joins, which drag ever
-    wider rows through each sort. #}
+    wider rows through each sort. The opportunity stage history is read the same way. #}
+{%- set known_columns = ['last_activity_day', 'last_order_day', 'last_ticket_day', 'last_telemetry_day'] -%}
+{%- set window_columns = [] -%}
+{%- set stage_columns = ['last_stage_change_day'] -%}
+{%- for metric in known_metrics %}{% do known_columns.append('cum_' ~ metric) %}{% endfor -%}
+{%- for metric in window_metrics %}{% do window_columns.append('cum_' ~ metric) %}{% endfor -%}
+{%- for metric in stage_metrics %}{% do stage_columns.append('cum_' ~ metric) %}{% endfor %}
 known as (
-    select spine.spine_row, activity.*exclude (customer_key, day)
-    from spine
-    asof left join (
-        select
-            customer_key, day,
-            {%- for metric in known_metrics %}
-            cum_{{ metric }},
-            {%- endfor %}
-            last_activity_day, last_order_day, last_ticket_day, last_telemetry_day
-        from activity
-    ) as activity
-        on spine.customer_key = activity.customer_key and spine.as_of_date > activity.day
+    {{ gold_known_before('activity', known_columns) | indent(4) }}
 ),
 {%- for w in [7, 30, 90] %}
 
 w{{ w }} as (
-    select
-        spine.spine_row,
-        activity.*exclude (customer_key, day)
-    from spine
-    asof left join (
-        select
-            customer_key, day,
-            {%- for metric in window_metrics %}
-            cum_{{ metric }}{% if not loop.last %},{% endif %}
-            {%- endfor %}
-        from activity
-    ) as activity
-        on spine.customer_key = activity.customer_key and spine.as_of_date - {{ w }} > activity.day
+    {{ gold_known_before('activity', window_columns, w) | indent(4) }}
 ),
 {%- endfor %}
+
+stages as (
+    {{ gold_known_before('stage_history', stage_columns) | indent(4) }}
+),
+
+stages90 as (
+    {{ gold_known_before('stage_history', ['cum_stage_changes', 'cum_stage_advances'], 90) | indent(4) }}
+),
 
 features as (
     select
@@ -162,12 +166,25 @@ features as (
         {{ gold_life('won_amount_eur') }} as won_amount_lifetime_eur,
         {{ gold_ratio(gold_life('opps_won_days'), gold_life('opps_won')) }} as avg_days_to_close_won,
         {{ gold_ratio(gold_life('opps_closed_days'), gold_life('opps_closed')) }} as avg_days_to_close,
+        -- opportunity stage history (all pulled versions, int_opportunity_stage_intervals)
+        {{ gold_ratio(
+            'coalesce(stages.cum_open_in_stage, 0) * date_diff(\'day\', date \'1970-01-01\', spine.as_of_date) - coalesce(stages.cum_open_in_stage_entered_dayno, 0)',
+            'stages.cum_open_in_stage') }} as open_opportunity_avg_days_in_stage,
+        {{ gold_days('spine.as_of_date', 'stages.last_stage_change_day') }} as days_since_last_stage_change,
+        coalesce(stages.cum_stage_changes, 0) - coalesce(stages90.cum_stage_changes, 0) as stage_changes_90d,
+        coalesce(stages.cum_stage_advances, 0) - coalesce(stages90.cum_stage_advances, 0) as stage_advances_90d,
+        round({{ gold_ratio('stages.cum_closed_stage_days', 'stages.cum_closed_stages') }}, 6) as avg_days_per_stage_closed,
+        {%- for stage in open_stages %}
+        round({{ gold_ratio('stages.cum_' ~ stage ~ '_days', 'stages.cum_' ~ stage ~ '_intervals') }}, 6) as avg_days_in_{{ stage }},
+        {%- endfor %}
         -- payments
         {{ gold_win('invoices', 90) }} as invoices_90d,
         {{ gold_life('invoices') }} - {{ gold_life('invoices_paid') }} as unpaid_invoices,
         {{ gold_ratio(gold_life('days_to_pay'), gold_life('invoices_paid')) }} as avg_days_to_pay
     from spine
     inner join known using (spine_row)
+    inner join stages using (spine_row)
+    inner join stages90 using (spine_row)
     {%- for w in [7, 30, 90] %}
     inner join w{{ w }} using (spine_row)
     {%- endfor %}
