@@ -108,7 +108,10 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame,
 
 
 def compact(folder: Path) -> None:
-    """Rewrite the state file: deleted rows (an erased person's, say) are physically gone."""
+    """Rewrite the state file: deleted rows (an erased person's, say) are physically gone,
+    from the key index too (it keeps entries of records that left until rebuilt)."""
+    from identity import keyindex
+
     src = folder / FILE
     if not src.exists():
         return
@@ -119,7 +122,13 @@ def compact(folder: Path) -> None:
     src.unlink()
     with duckdb.connect(str(src)) as con:
         con.execute(f"import database '{tmp}'")
+        meta = get_meta(con)
+        index = keyindex.Index(folder, meta)
+        if index.segments:
+            keyindex.rebuild(con, index, index.rules)
+            set_meta(con, {"index": index.meta()})
     shutil.rmtree(tmp, ignore_errors=True)
+    index.discard_unlisted()
 
 
 class State:
