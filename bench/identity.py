@@ -127,6 +127,8 @@ def run_increment(path: Path, work: Path) -> dict[str, Any]:
         "increment_cost": incr.seconds / full_again.seconds,
         "increment_new_records": result.new, "increment_rescored": result.rescored,
         "increment_id_changes": result.id_changes, "increment_customers_touched": touched,
+        "increment_stages": {k: round(v, 2) for k, v in result.seconds.items()},
+        "full_run_stages": {k: round(v, 2) for k, v in full_again.value.seconds.items()},
         "unchanged_rerun_s": unchanged.seconds,
         "unchanged_rerun_id_changes": unchanged.value.id_changes,
         "unchanged_rerun_events": sum(unchanged.value.events.values()),

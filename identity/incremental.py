@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +48,6 @@ from identity.settings import IdentityConfig
 # merge protection, a placement's agreement and whether a record is "rich".
 _NAMES = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi",
           *features.PLACEMENT_KEYS)
-_EVIDENCE = ("email", "email_local", "email_work", "phone", "phone_last8", "dob", "national_id",
-             "street", "postcode")
 _GRAPH_ROW = {"uid": pl.Int64, **graph_mod.GRAPH_SCHEMA}
 
 
@@ -73,12 +72,17 @@ def _in(uids: pl.Series) -> pl.Expr:
 def run(canon: pl.DataFrame, state_dir: Path, model: Model, config: IdentityConfig,
         overrides: pl.DataFrame, run_id: str, ts: dt.datetime, clock: Clock) -> RunResult:
     con = state_mod.connect(state_dir)
+    # Some reads wait on DuckDB while the main thread has other work: a second thread with
+    # its own connection does them (it sees the state as it was before this run).
+    side = con.cursor()
+    pool = ThreadPoolExecutor(max_workers=1)
     index: keyindex.Index | None = None
     try:
         con.execute("begin transaction")
         meta = state_mod.get_meta(con)
         index = keyindex.Index(state_dir, meta)
-        result = _run(con, meta, index, canon, model, config, overrides, run_id, ts, clock)
+        result = _run(con, side, pool, meta, index, canon, model, config, overrides, run_id, ts,
+                      clock)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -86,6 +90,8 @@ def run(canon: pl.DataFrame, state_dir: Path, model: Model, config: IdentityConf
             index.forget_added()
         raise
     finally:
+        pool.shutdown()
+        side.close()
         con.close()
     index.discard_unlisted()
     result.state_dir = state_dir
@@ -94,13 +100,17 @@ def run(canon: pl.DataFrame, state_dir: Path, model: Model, config: IdentityConf
     return result
 
 
-def _run(con: duckdb.DuckDBPyConnection, meta: dict, index: keyindex.Index, canon: pl.DataFrame,
-         model: Model, config: IdentityConfig, overrides: pl.DataFrame, run_id: str,
-         ts: dt.datetime, clock: Clock) -> RunResult:
+def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: ThreadPoolExecutor,
+         meta: dict, index: keyindex.Index, canon: pl.DataFrame, model: Model,
+         config: IdentityConfig, overrides: pl.DataFrame, run_id: str, ts: dt.datetime,
+         clock: Clock) -> RunResult:
     rules = keyindex.model_rules(model.settings)
     if not index.usable(rules):
         # Index files missing (a state copied without them, say): rebuild, then go on.
         keyindex.rebuild(con, index, rules)
+    # Stored features are read in every step from the third on; the first read of each
+    # column loads it from the file. Loading them now overlaps with the diff.
+    pool.submit(_warm, side)
     clock.lap("load_state")
 
     # 1. Diff.
@@ -119,16 +129,26 @@ def _run(con: duckdb.DuckDBPyConnection, meta: dict, index: keyindex.Index, cano
     # Features that changed and removed records had: what they carried may need rechecks.
     old_changed = (_fetch(con, "features", pl.concat([changed, removed]))
                    if changed.len() or removed.len() else feats_new.clear())
-    shared, evidence_dirty = _recheck_shared(con, index, rules, feats_new, old_changed,
-                                             shared_prev, config)
-    dirty = pl.concat([d0, evidence_dirty.table["uid"]]).unique().sort()
-    dirty_feats = pl.concat([feats_new.select(features.MATCH_COLUMNS), evidence_dirty.table],
-                            how="vertical_relaxed")
+    # Merge protection (in the second thread) and reading the stored records that share a
+    # blocking key with a new one (the candidates to score) are independent; then, while
+    # Splink scores, the new records' index entries and every record's base cluster.
+    stored = _Features(con, feats_new, removed)
+    recheck = pool.submit(_recheck_shared, side, index, rules, feats_new, old_changed,
+                          shared_prev, config)
+    new_entries = pool.submit(_index_entries, rules, feats_new, feats_new.clear())
+    prev_clusters = pool.submit(lambda: side.sql(
+        "select uid, base, coalesce(placed_into, -1) as placed_into, cluster from assignment"
+    ).fetchnumpy())
+    near = stored.get(_neighbours(con, index, rules, feats_new))
+    shared, rescore = recheck.result()
+    dirty = pl.concat([d0, rescore["uid"]]).unique().sort()
+    dirty_feats = pl.concat([feats_new.select(features.MATCH_COLUMNS), rescore])
     clock.lap("merge_protection")
 
     # 3. Score dirty records against stored records that share a blocking key with them.
     gone = pl.concat([dirty, removed])
-    candidates = _blocking_candidates(con, index, rules, dirty_feats, gone)
+    candidates = pl.concat([near, stored.get(_neighbours(con, index, rules, rescore))]).unique("uid")
+    candidates = candidates.filter(~_in(gone)).select(features.MATCH_COLUMNS)
     scored = predict.score_new(evidence.without_shared(candidates, shared.table),
                                evidence.without_shared(dirty_feats, shared.table), model,
                                config.evidence_threshold)
@@ -150,8 +170,7 @@ def _run(con: duckdb.DuckDBPyConnection, meta: dict, index: keyindex.Index, cano
     seeds = pl.concat([dirty, steward_changed["uid_l"], steward_changed["uid_r"],
                        _co_members(con, "base", pl.concat([dirty, removed]))]).unique()
     region = _expand(con, seeds, steward, config.cluster_threshold).filter(~_in(removed))
-    region_raw = pl.concat([_fetch(con, "features", region["uid"].filter(~region["uid"].is_in(d0.implode()))),
-                            feats_new.filter(_in(region["uid"]))], how="vertical_relaxed")
+    region_raw = stored.get(region["uid"])
     region_feats = evidence.without_shared(region_raw, shared.table)
     region_edges = _df(con, """select e.* from edges e
                                where uid_l in (select uid from _r) and uid_r in (select uid from _r)""",
@@ -162,15 +181,15 @@ def _run(con: duckdb.DuckDBPyConnection, meta: dict, index: keyindex.Index, cano
                                       config.birth_date_conflict_splits)
 
     # 5. Re-place lone records whose name keys meet the re-clustered part.
-    clusters = _Clusters(con.sql("""select uid, base, coalesce(placed_into, -1) as placed_into,
-                                    cluster from assignment""").fetchnumpy(), base_region, removed)
+    clusters = _Clusters(prev_clusters.result(), base_region, removed)
     lone = clusters.lone
-    lone_scope, lone_feats = _lone_scope(con, index, region_raw, old_changed, lone)
+    lone_entries = pool.submit(_index_entries, rules, feats_new.clear(), region_raw.filter(_in(lone)))
+    lone_scope, lone_feats = _lone_scope(con, index, stored, region_raw, old_changed, lone)
     # Stored features change now: placement reads every record's current ones.
     state_mod.replace_rows(con, "features", feats_new, drop_uids=pl.concat([d0, removed]))
     placeable = pl.concat([region_raw.select(lone_feats.columns), lone_feats]).filter(
         _in(lone_scope) & _in(lone))
-    placed_new = _place(con, index, clusters, lone_scope, placeable, region_raw, shared.table,
+    placed_new = _place(con, index, stored, clusters, lone_scope, placeable, region_raw, shared.table,
                         steward.filter(pl.col("rule") == "cannot_link"))
     clock.lap("cluster")
 
@@ -227,7 +246,7 @@ def _run(con: duckdb.DuckDBPyConnection, meta: dict, index: keyindex.Index, cano
     state_mod.replace_rows(con, "overrides", steward, drop_uids=pl.Series("uid", [], pl.Int64))
     # The index learns the new and changed records, and lone records it may not know as
     # such (records only become lone inside a re-clustered region).
-    index.append(_index_entries(con, rules, feats_new, region_raw.filter(_in(lone))))
+    index.append(keyindex.merge(new_entries.result(), lone_entries.result()))
     digest = input_digest(canon)
     unchanged = meta.get("input_digest") == digest
     next_uid = max(int(meta.get("next_uid", 0)), int(fresh.max() + 1) if fresh.len() else 0)  # type: ignore[operator]
@@ -329,17 +348,17 @@ def _probe(con: duckdb.DuckDBPyConnection, index: keyindex.Index, frame: pl.Data
     return index.lookup(hashes)
 
 
-def _index_entries(con: duckdb.DuckDBPyConnection, rules: list[str], feats: pl.DataFrame,
-                   lone: pl.DataFrame) -> np.ndarray:
-    con.register("_new", feats)
-    con.register("_lone", lone)
+def _index_entries(rules: list[str], feats: pl.DataFrame, lone: pl.DataFrame) -> np.ndarray:
+    """Index entries of ``feats`` (every key) and ``lone`` (also as placeable records)."""
+    con = duckdb.connect()
     try:
+        con.register("_new", feats)
+        con.register("_lone", lone)
         every = keyindex.stored_specs(rules, lone=False)
         lone_only = [s for s in keyindex.stored_specs(rules, lone=True) if s not in every]
         return keyindex.entries(con, [("_new", every), ("_lone", lone_only)])
     finally:
-        con.unregister("_new")
-        con.unregister("_lone")
+        con.close()
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, table: str, uids: pl.Series,
@@ -351,11 +370,6 @@ def _fetch(con: duckdb.DuckDBPyConnection, table: str, uids: pl.Series,
                _u=_uids(uids))
 
 
-@dataclass
-class _Rescored:
-    table: pl.DataFrame  # MATCH_COLUMNS of stored records to rescore
-
-
 class _Shared:
     def __init__(self, table: pl.DataFrame, shared_rows: pl.DataFrame, touched: pl.Series) -> None:
         self.table = table              # all shared identifiers after this run
@@ -363,61 +377,89 @@ class _Shared:
         self.touched = touched          # the values rechecked (to replace)
 
 
+def _warm(con: duckdb.DuckDBPyConnection) -> None:
+    """Have DuckDB load every column of ``features`` (two rows, from each end, make the
+    scan touch every row group; the table is in uid order but for what increments add)."""
+    con.sql("""select * from features where uid in
+               (select min(uid) from features union all select max(uid) from features)""").fetchall()
+
+
 def _recheck_shared(con: duckdb.DuckDBPyConnection, index: keyindex.Index, rules: list[str],
                     feats_new: pl.DataFrame, old: pl.DataFrame, shared_prev: pl.DataFrame,
-                    config: IdentityConfig) -> tuple[_Shared, _Rescored]:
+                    config: IdentityConfig) -> tuple[_Shared, pl.DataFrame]:
     """Recheck identifier values that new, changed or removed records carry (``old``: what
-    changed and removed ones carried). Stored records holding a value that flipped (became
-    shared or unshared) are returned, with what scoring needs of them."""
+    changed and removed ones carried). Returns the stored records holding a value that
+    flipped (became shared or unshared): they are rescored."""
     ids = evidence.IDENTIFIERS
-    replaced = pl.concat([feats_new["uid"], old["uid"]])
     touched = (pl.concat([feats_new.select(*ids), old.select(*ids)])
                .unpivot(variable_name="kind", value_name="value").drop_nulls().unique())
+    empty = _df(con, f"select {', '.join(features.MATCH_COLUMNS)} from features limit 0")
     if touched.is_empty():
-        empty = pl.Series("value", [], pl.String)
-        return (_Shared(shared_prev, shared_prev.clear(), empty),
-                _Rescored(feats_new.select(features.MATCH_COLUMNS).clear()))
+        return _Shared(shared_prev, shared_prev.clear(), touched["value"]), empty
     # Every stored record (not itself replaced) that carries a touched value, plus the new
     # ones. The index may name a few that do not (stale entries, hash collisions): they
     # only add identifier groups that the join with ``touched`` drops again.
     hits = pl.concat([_probe(con, index, touched.filter(pl.col("kind") == k)
                              .select(pl.col("value").alias(k)), [keyindex.identifier_probe(k, rules)])
                       for k in ids])
+    replaced = pl.concat([feats_new["uid"], old["uid"]])
     # Scoring columns, not just what the check reads: records to rescore come from here.
-    stored = _fetch(con, "features", hits.filter(~hits.is_in(replaced.implode())),
-                    features.MATCH_COLUMNS)
-    carriers = pl.concat([stored, feats_new.select(stored.columns)], how="vertical_relaxed")
+    carrying = _fetch(con, "features", hits.filter(~hits.is_in(replaced.implode())),
+                      features.MATCH_COLUMNS)
+    carriers = pl.concat([carrying, feats_new.select(carrying.columns)], how="vertical_relaxed")
     rechecked = evidence.find_shared(carriers, config).join(touched, on=["kind", "value"])
     before = shared_prev.join(touched, on=["kind", "value"])
     table = pl.concat([shared_prev.join(touched, on=["kind", "value"], how="anti"), rechecked])
     flipped = pl.concat([before.join(rechecked, on=["kind", "value"], how="anti"),
                          rechecked.join(before, on=["kind", "value"], how="anti")]).select("kind", "value")
-    hit = stored.filter(pl.any_horizontal(
+    hit = carrying.filter(pl.any_horizontal(
         pl.col(k).is_in(flipped.filter(pl.col("kind") == k)["value"].implode()) for k in ids))
-    return _Shared(table, rechecked, touched["value"].unique()), _Rescored(hit)
+    return _Shared(table, rechecked, touched["value"].unique()), hit
 
 
-def _blocking_candidates(con: duckdb.DuckDBPyConnection, index: keyindex.Index,
-                         rules: list[str], dirty: pl.DataFrame, gone: pl.Series) -> pl.DataFrame:
-    """Stored records (not dirty, not removed) that share a blocking key with a dirty one.
+class _Features:
+    """Current features of the records this run looks at: new and changed ones from the
+    run, stored ones read once each. Every read scans its columns over all stored records,
+    whatever it asks for, so asking again for what was read costs that scan again."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, new: pl.DataFrame, removed: pl.Series) -> None:
+        self.con = con
+        self.frame = _df(con, "select * from features limit 0")  # stored ones read so far
+        self.new = new.select(self.frame.columns)
+        self.skip = pl.concat([new["uid"], removed])  # their stored rows are stale or gone
+
+    def get(self, uids: pl.Series) -> pl.DataFrame:
+        wanted = uids.unique()
+        stored = wanted.filter(~wanted.is_in(self.skip.implode()))
+        missing = stored.filter(~stored.is_in(self.frame["uid"].implode()))
+        if missing.len():
+            self.frame = pl.concat([self.frame, _fetch(self.con, "features", missing)])
+        return pl.concat([self.frame.filter(_in(stored)), self.new.filter(_in(wanted))])
+
+
+def _neighbours(con: duckdb.DuckDBPyConnection, index: keyindex.Index, rules: list[str],
+                records: pl.DataFrame) -> pl.Series:
+    """Stored records that share a blocking key or an identifier with one of ``records``.
 
     Raw features are used for the keys: a superset of what merge-protected keys would
     find, so no pair the blocking rules would produce is missed. A few extra candidates
     (index collisions, stale entries) cost a little scoring and nothing else: Splink
     applies the rules themselves to every pair.
     """
-    if dirty.is_empty():
-        return _df(con, "select * from features limit 0")
-    found = [_probe(con, index, dirty, keyindex.blocking_probes(rules))]
+    if records.is_empty():
+        return pl.Series("uid", [], pl.Int64)
+    specs = keyindex.blocking_probes(rules) + [
+        keyindex.identifier_probe(k, rules) for k in evidence.IDENTIFIERS]
+    found = [_probe(con, index, records, list(dict.fromkeys(specs)))]
     # A rule that is not a plain conjunction of equalities cannot be indexed: ask the
     # stored features directly, in both orientations of the pair.
     for rule in rules:
         if keyindex.rule_sides(rule) is None:
             for a, b in (("f", "d"), ("d", "f")):
                 on = re.sub(r"\br\.", f"{b}.", re.sub(r"\bl\.", f"{a}.", rule))
-                found.append(_df(con, f"select f.uid from features f join _d d on {on}", _d=dirty)["uid"])
-    uids = pl.concat(found).unique()
-    return _fetch(con, "features", uids.filter(~uids.is_in(gone.implode())), features.MATCH_COLUMNS)
+                found.append(_df(con, f"select f.uid from features f join _d d on {on}",
+                                 _d=records)["uid"])
+    return pl.concat(found).unique()
 
 
 def _co_members(con: duckdb.DuckDBPyConnection, column: str, uids: pl.Series) -> pl.Series:
@@ -468,8 +510,9 @@ def _join_sql(s_table: str, x_table: str, keep: str) -> str:
     return " union ".join(parts)
 
 
-def _lone_scope(con: duckdb.DuckDBPyConnection, index: keyindex.Index, region: pl.DataFrame,
-                old: pl.DataFrame, lone: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
+def _lone_scope(con: duckdb.DuckDBPyConnection, index: keyindex.Index, stored: _Features,
+                region: pl.DataFrame, old: pl.DataFrame, lone: pl.Series
+                ) -> tuple[pl.Series, pl.DataFrame]:
     """Records whose placement may change: the region, and lone records that a placement
     join (key and condition) links to a region record; and those lone records' features.
 
@@ -480,7 +523,7 @@ def _lone_scope(con: duckdb.DuckDBPyConnection, index: keyindex.Index, region: p
     x = pl.concat([region, old], how="vertical_relaxed")
     hits = _probe(con, index, x, keyindex.lone_probes())
     hits = hits.filter(hits.is_in(lone.implode()) & ~hits.is_in(region["uid"].implode()))
-    s = _fetch(con, "features", hits, (*_NAMES, *_EVIDENCE))
+    s = stored.get(hits)
     scope = _df(con, _join_sql("_s", "_x", "s"), _s=s, _x=x)["uid"] if s.height else hits.clear()
     return pl.concat([scope, region["uid"]]).unique(), s.filter(_in(scope))
 
@@ -499,11 +542,11 @@ class _Clusters:
         self.base = self.prev_base.copy()
         self.base[removed.to_numpy()] = -1
         self.base[region["uid"].to_numpy()] = region["cluster"].to_numpy()
-        present = self.base >= 0
-        counts = np.bincount(self.base[present], minlength=n)
-        self.size = np.zeros(n, dtype=np.int64)
-        self.size[present] = counts[self.base[present]]
-        self.lone = pl.Series("uid", np.flatnonzero(present & (self.size == 1)), dtype=pl.Int64)
+        # Counted with -1 (no record) shifted into bin 0, so no masked copies of a million.
+        counts = np.bincount(self.base + 1, minlength=n + 1)
+        counts[0] = 0
+        self.size = counts[self.base + 1]
+        self.lone = pl.Series("uid", np.flatnonzero(self.size == 1), dtype=pl.Int64)
 
     @staticmethod
     def _array(n: int, uid: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -566,9 +609,9 @@ class _Clusters:
                              schema={"uid": pl.Int64, "target": pl.Int64}))
 
 
-def _place(con: duckdb.DuckDBPyConnection, index: keyindex.Index, clusters: _Clusters,
-           scope: pl.Series, placeable: pl.DataFrame, region: pl.DataFrame,
-           shared: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
+def _place(con: duckdb.DuckDBPyConnection, index: keyindex.Index, stored: _Features,
+           clusters: _Clusters, scope: pl.Series, placeable: pl.DataFrame,
+           region: pl.DataFrame, shared: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
     """Placements for the lone records in ``scope`` (``placeable``: their features), decided
     as placement.place_on decides them, on just the records that can matter: candidates
     for each tier (the index finds stored ones; the region's records, new ones among them,
@@ -580,30 +623,30 @@ def _place(con: duckdb.DuckDBPyConnection, index: keyindex.Index, clusters: _Clu
 
     def candidates(lone: pl.DataFrame, joins: tuple[placement.Join, ...]) -> pl.DataFrame:
         hits = _probe(con, index, lone, keyindex.candidate_probes(joins))
-        stored = _fetch(con, "features", hits.filter(~hits.is_in(region["uid"].implode())),
-                        (*_NAMES, *_EVIDENCE))
-        return frame(pl.concat([stored, region.select(stored.columns)]), _NAMES).filter(
-            pl.col("rich") | (pl.col("size") > 1))
+        found = pl.concat([stored.get(hits), region]).unique("uid")
+        return frame(found, _NAMES).filter(pl.col("rich") | (pl.col("size") > 1))
 
-    mem = duckdb.connect()
-    try:
-        mem.register("_s", frame(placeable, placement.COLUMNS))
-        mem.execute(f"create temp table s as select * from _s s where size = 1 and {placement.LONE_SQL}")
-        mem.register("x1", candidates(placeable, placement.EXACT_JOINS))
-        placement.exact_candidates(mem, "s", "x1")
-        without_exact = placeable.join(mem.sql("select uid from c1").pl(), on="uid", how="anti")
-        mem.register("x2", candidates(without_exact, placement.CLOSE_JOINS))
-        placement.close_candidates(mem, "s", "x2")
-        targets = placement.unique_candidates(mem)
-        members = clusters.members(targets)
-        view = pl.concat([
-            frame(placeable, placement.COLUMNS),
-            frame(_fetch(con, "features", members.filter(~members.is_in(placeable["uid"].implode())),
-                         (*_NAMES, *_EVIDENCE)), placement.COLUMNS)])
-        mem.register("v", view)
-        placed = placement.agreeing(mem, "v")
-    finally:
-        mem.close()
+    # Placement's steps leave temp tables (s, c1, s2, c2, c) in the run's connection.
+    frames = {"_s": frame(placeable, placement.COLUMNS),
+              "x1": candidates(placeable, placement.EXACT_JOINS)}
+    for name, df in frames.items():
+        con.register(name, df)
+    con.execute(f"create or replace temp table s as select * from _s s where size = 1 "
+                f"and {placement.LONE_SQL}")
+    placement.exact_candidates(con, "s", "x1")
+    without_exact = placeable.join(con.sql("select uid from c1").pl(), on="uid", how="anti")
+    frames["x2"] = candidates(without_exact, placement.CLOSE_JOINS)
+    con.register("x2", frames["x2"])
+    placement.close_candidates(con, "s", "x2")
+    members = clusters.members(placement.unique_candidates(con))
+    frames["v"] = pl.concat([
+        frames["_s"],
+        frame(stored.get(members.filter(~members.is_in(placeable["uid"].implode()))),
+              placement.COLUMNS)])
+    con.register("v", frames["v"])
+    placed = placement.agreeing(con, "v")
+    for name in frames:
+        con.unregister(name)
     if not cannot.is_empty():
         placed = placement._respect(placed, clusters.frame, cannot)
     return placed

@@ -26,6 +26,7 @@ transaction, so a failed run leaves files that nothing refers to, removed by the
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -202,6 +203,11 @@ def _pack(entries: np.ndarray) -> np.ndarray:
     return (entries[0].astype(np.uint64) << _SHIFT) | entries[1].astype(np.uint64)
 
 
+def merge(*parts: np.ndarray) -> np.ndarray:
+    """One sorted array of the entries of several (as ``entries`` returns them)."""
+    return _split(np.sort(np.concatenate([_pack(p) for p in parts])))
+
+
 def build(con: duckdb.DuckDBPyConnection, features: str, lone: str, rules: Sequence[str]
           ) -> np.ndarray:
     """Every entry for the records of table ``features``; lone ones are those whose uid is
@@ -241,6 +247,8 @@ class Index:
         self.sizes: list[int] = list(info.get("sizes", []))
         self.rules: list[str] = list(info.get("rules", []))  # the blocking rules indexed
         self._added: list[str] = []
+        self._mapped: list[np.ndarray] | None = None
+        self._lock = threading.Lock()
 
     def usable(self, rules: Sequence[str]) -> bool:
         return (bool(self.segments) and self.rules == list(rules)
@@ -254,8 +262,7 @@ class Index:
         found = [np.empty(0, dtype=np.uint32)]
         needles = hashes.astype(np.uint32)
         if len(needles):
-            segments = [np.load(self.folder / n, mmap_mode="r") for n in self.segments]
-            for seg in segments:
+            for seg in self._arrays():
                 keys, uids = seg[0], seg[1]
                 lo = np.searchsorted(keys, needles, side="left")
                 hi = np.searchsorted(keys, needles, side="right")
@@ -272,6 +279,13 @@ class Index:
         seen[hits] = True
         return pl.Series("uid", np.flatnonzero(seen), dtype=pl.Int64)
 
+    def _arrays(self) -> list[np.ndarray]:
+        # Mapped once per run: each new mapping faults every page it touches in again.
+        with self._lock:  # look-ups may come from two threads
+            if self._mapped is None:
+                self._mapped = [np.load(self.folder / n, mmap_mode="r") for n in self.segments]
+            return self._mapped
+
     def _write(self, values: np.ndarray) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"keys-{uuid.uuid4().hex[:12]}.npy"
@@ -281,6 +295,7 @@ class Index:
 
     def replace(self, values: np.ndarray, rules: Sequence[str]) -> None:
         """A new base segment (a full run or a compaction)."""
+        self._mapped = None
         self.segments, self.sizes = [self._write(values)], [values.shape[1]]
         self.rules = list(rules)
 
@@ -288,6 +303,7 @@ class Index:
         """An increment's entries; merges segments once there are many (see module doc)."""
         if not values.shape[1]:
             return
+        self._mapped = None
         self.segments.append(self._write(values))
         self.sizes.append(values.shape[1])
         if len(self.segments) <= MAX_SEGMENTS:
