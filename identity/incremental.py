@@ -19,7 +19,9 @@ new input:
    its ID without being looked at.
 
 Each step reads and writes only the affected rows of the state tables, except two integer
-columns of ``keys`` and ``assignment`` (the diff and cluster sizes need every record).
+columns of ``keys`` and ``assignment`` and the strong links (the diff, cluster sizes and
+components need every record). Reads that do not depend on each other run in a second
+thread, on a second connection to the state.
 """
 
 from __future__ import annotations
@@ -44,8 +46,7 @@ from identity.model import Model
 from identity.resolve import KEY, Clock, RunResult, _meta, input_digest, probabilities
 from identity.settings import IdentityConfig
 
-# Narrow reads of stored features (see _fetch): names for placement joins, and what decides
-# merge protection, a placement's agreement and whether a record is "rich".
+# What placement candidates need besides cluster, size and "rich": their names and keys.
 _NAMES = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi",
           *features.PLACEMENT_KEYS)
 _GRAPH_ROW = {"uid": pl.Int64, **graph_mod.GRAPH_SCHEMA}
@@ -189,7 +190,9 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
     state_mod.replace_rows(con, "features", feats_new, drop_uids=pl.concat([d0, removed]))
     placeable = pl.concat([region_raw.select(lone_feats.columns), lone_feats]).filter(
         _in(lone_scope) & _in(lone))
-    placed_new = _place(con, index, stored, clusters, lone_scope, placeable, region_raw, shared.table,
+    # Placement candidates may be new or changed records: the index knows them from now on.
+    index.stage(new_entries.result())
+    placed_new = _place(con, index, stored, clusters, lone_scope, placeable, shared.table,
                         steward.filter(pl.col("rule") == "cannot_link"))
     clock.lap("cluster")
 
@@ -611,11 +614,11 @@ class _Clusters:
 
 def _place(con: duckdb.DuckDBPyConnection, index: keyindex.Index, stored: _Features,
            clusters: _Clusters, scope: pl.Series, placeable: pl.DataFrame,
-           region: pl.DataFrame, shared: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
+           shared: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
     """Placements for the lone records in ``scope`` (``placeable``: their features), decided
     as placement.place_on decides them, on just the records that can matter: candidates
-    for each tier (the index finds stored ones; the region's records, new ones among them,
-    are at hand), then every member of a customer that is some record's only candidate."""
+    the index finds for each tier, then every member of a customer that is some record's
+    only candidate."""
     rich = pl.any_horizontal(pl.col(c).is_not_null() for c in placement.RICH).alias("rich")
 
     def frame(feats: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
@@ -623,8 +626,7 @@ def _place(con: duckdb.DuckDBPyConnection, index: keyindex.Index, stored: _Featu
 
     def candidates(lone: pl.DataFrame, joins: tuple[placement.Join, ...]) -> pl.DataFrame:
         hits = _probe(con, index, lone, keyindex.candidate_probes(joins))
-        found = pl.concat([stored.get(hits), region]).unique("uid")
-        return frame(found, _NAMES).filter(pl.col("rich") | (pl.col("size") > 1))
+        return frame(stored.get(hits), _NAMES).filter(pl.col("rich") | (pl.col("size") > 1))
 
     # Placement's steps leave temp tables (s, c1, s2, c2, c) in the run's connection.
     frames = {"_s": frame(placeable, placement.COLUMNS),

@@ -25,6 +25,7 @@ transaction, so a failed run leaves files that nothing refers to, removed by the
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import uuid
@@ -119,16 +120,32 @@ def _identifier_spec(kind: str, rules: Sequence[str]) -> Spec:
     return Spec(f"identifier:{kind}", (f"s.{kind}",))
 
 
+def _near(x_key: str) -> str | None:
+    """The column whose length is indexed with ``x_key`` (see placement.Join.near)."""
+    nears = {j.near for j in placement.JOINS if j.x_key == x_key}
+    if len(nears) > 1:
+        raise ValueError(f"placement joins on {x_key} disagree on the column near it")
+    return nears.pop()
+
+
+def _keyed(space: str, value: str, near: str | None, where: str = "true",
+           offsets: Sequence[int] = (0,)) -> list[Spec]:
+    """A key, with the length of ``near`` (a probe asks for each of ``offsets`` from it)."""
+    if near is None:
+        return [Spec(space, (value,), where)]
+    return [Spec(space, (value, f"length(s.{near}) + ({d})"), where) for d in offsets]
+
+
 def _x_specs() -> list[Spec]:
     """Placement candidates (``x``): every record, by each column a join meets."""
     columns = dict.fromkeys(j.x_key for j in placement.JOINS)
-    return [Spec(f"place x:{c}", (f"s.{c}",)) for c in columns]
+    return [spec for c in columns for spec in _keyed(f"place x:{c}", f"s.{c}", _near(c))]
 
 
 def _s_specs() -> list[Spec]:
     """Lone records (``s``): by the value each join compares with a candidate's column."""
-    return [Spec(f"place s:{j.x_key}", (j.s_key,), f"{placement.LONE_SQL} and {j.s_where}")
-            for j in placement.JOINS]
+    return [spec for j in placement.JOINS for spec in _keyed(
+        f"place s:{j.x_key}", j.s_key, j.near, f"{placement.LONE_SQL} and {j.s_where}")]
 
 
 def stored_specs(rules: Sequence[str], lone: bool) -> list[Spec]:
@@ -150,13 +167,15 @@ def identifier_probe(kind: str, rules: Sequence[str]) -> Spec:
 def lone_probes() -> list[Spec]:
     """Keys of a candidate record that find lone records a placement join links it to."""
     columns = dict.fromkeys(j.x_key for j in placement.JOINS)
-    return [Spec(f"place s:{c}", (f"s.{c}",)) for c in columns]
+    return [spec for c in columns
+            for spec in _keyed(f"place s:{c}", f"s.{c}", _near(c), offsets=(-1, 0, 1))]
 
 
 def candidate_probes(joins: Sequence[placement.Join] = placement.JOINS) -> list[Spec]:
     """Keys of a lone record that find the candidates ``joins`` link it to."""
-    return [Spec(f"place x:{j.x_key}", (j.s_key,), f"{placement.LONE_SQL} and {j.s_where}")
-            for j in joins]
+    return [spec for j in joins for spec in _keyed(
+        f"place x:{j.x_key}", j.s_key, j.near, f"{placement.LONE_SQL} and {j.s_where}",
+        offsets=(-1, 0, 1))]
 
 
 def _columns(specs: Iterable[Spec]) -> list[str]:
@@ -237,6 +256,13 @@ def check_uids(uids: pl.Series) -> None:
         raise ValueError("the key index packs uids into 32 bits")
 
 
+def signature(rules: Sequence[str]) -> str:
+    """Digest of every key the index holds for these rules: a change to a placement join or
+    to what is indexed makes an existing index stale, and the next run rebuilds it."""
+    specs = stored_specs(rules, lone=True)
+    return hashlib.sha256(repr(specs).encode()).hexdigest()[:16]
+
+
 class Index:
     """The segments of one state folder, as listed in its meta."""
 
@@ -246,23 +272,29 @@ class Index:
         self.segments: list[str] = list(info.get("segments", []))
         self.sizes: list[int] = list(info.get("sizes", []))
         self.rules: list[str] = list(info.get("rules", []))  # the blocking rules indexed
+        self.signature: str | None = info.get("signature")
         self._added: list[str] = []
         self._mapped: list[np.ndarray] | None = None
+        self._staged: list[np.ndarray] = []  # entries look-ups see before they are written
         self._lock = threading.Lock()
 
     def usable(self, rules: Sequence[str]) -> bool:
+        """Whether the segments exist and hold the keys these rules and this code index."""
         return (bool(self.segments) and self.rules == list(rules)
+                and self.signature == signature(rules)
                 and all((self.folder / s).exists() for s in self.segments))
 
     def meta(self) -> dict[str, Any]:
-        return {"segments": self.segments, "sizes": self.sizes, "rules": self.rules}
+        return {"segments": self.segments, "sizes": self.sizes, "rules": self.rules,
+                "signature": self.signature}
 
     def lookup(self, hashes: np.ndarray) -> pl.Series:
-        """uids of every entry whose hash is one of ``hashes`` (sorted, distinct)."""
+        """uids of every entry (written or staged) whose hash is one of ``hashes`` (sorted,
+        distinct)."""
         found = [np.empty(0, dtype=np.uint32)]
         needles = hashes.astype(np.uint32)
         if len(needles):
-            for seg in self._arrays():
+            for seg in self._arrays() + self._staged:
                 keys, uids = seg[0], seg[1]
                 lo = np.searchsorted(keys, needles, side="left")
                 hi = np.searchsorted(keys, needles, side="right")
@@ -286,6 +318,11 @@ class Index:
                 self._mapped = [np.load(self.folder / n, mmap_mode="r") for n in self.segments]
             return self._mapped
 
+    def stage(self, values: np.ndarray) -> None:
+        """Let look-ups see ``values`` (as ``entries`` returns them) from now on; they are
+        written only by ``append`` or ``replace``."""
+        self._staged.append(values)
+
     def _write(self, values: np.ndarray) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"keys-{uuid.uuid4().hex[:12]}.npy"
@@ -297,7 +334,7 @@ class Index:
         """A new base segment (a full run or a compaction)."""
         self._mapped = None
         self.segments, self.sizes = [self._write(values)], [values.shape[1]]
-        self.rules = list(rules)
+        self.rules, self.signature = list(rules), signature(rules)
 
     def append(self, values: np.ndarray) -> None:
         """An increment's entries; merges segments once there are many (see module doc)."""

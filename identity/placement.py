@@ -54,6 +54,9 @@ class Join:
     x_key: str           # the column of x it equals
     s_where: str = "true"
     check: str = "true"
+    # A column whose lengths differ by at most one in every pair ``check`` accepts: the key
+    # index stores its length with the key, so look-ups bring fewer pairs to check.
+    near: str | None = None
 
     @property
     def forms(self) -> bool:
@@ -75,10 +78,10 @@ CLOSE_JOINS = (
     # one typo in the first name (same surname, same first and last letter); not for names
     # written in characters: 柳谭 is not a typo of 柳帆, though liutan is one edit from liufan
     Join("s.typo_first", "typo_first", "length(s.first_name) >= 4 and s.name_hanzi is null",
-         _DL1.format(a="s.first_name", b="x.first_name")),
+         _DL1.format(a="s.first_name", b="x.first_name"), near="first_name"),
     # one typo in the surname
     Join("s.typo_last", "typo_last", "length(s.last_name) >= 4 and s.name_hanzi is null",
-         _DL1.format(a="s.last_name", b="x.last_name")),
+         _DL1.format(a="s.last_name", b="x.last_name"), near="last_name"),
     # an initial for the surname ("Gloria H.") or the first name ("J. Smith")
     Join("s.initial_last", "initial_last", "length(s.last_name) = 1"),
     Join("s.initial_first", "initial_first", "length(s.first_name) = 1"),
