@@ -143,9 +143,12 @@ def _x_specs() -> list[Spec]:
 
 
 def _s_specs() -> list[Spec]:
-    """Lone records (``s``): by the value each join compares with a candidate's column."""
+    """Lone records (``s``): by the value each join compares with a candidate's column;
+    with ``near``, at each length a candidate's may have, so that the region's records
+    (thousands, each run) probe once, not three times."""
     return [spec for j in placement.JOINS for spec in _keyed(
-        f"place s:{j.x_key}", j.s_key, j.near, f"{placement.LONE_SQL} and {j.s_where}")]
+        f"place s:{j.x_key}", j.s_key, j.near, f"{placement.LONE_SQL} and {j.s_where}",
+        offsets=(-1, 0, 1))]
 
 
 def stored_specs(rules: Sequence[str], lone: bool) -> list[Spec]:
@@ -167,8 +170,7 @@ def identifier_probe(kind: str, rules: Sequence[str]) -> Spec:
 def lone_probes() -> list[Spec]:
     """Keys of a candidate record that find lone records a placement join links it to."""
     columns = dict.fromkeys(j.x_key for j in placement.JOINS)
-    return [spec for c in columns
-            for spec in _keyed(f"place s:{c}", f"s.{c}", _near(c), offsets=(-1, 0, 1))]
+    return [spec for c in columns for spec in _keyed(f"place s:{c}", f"s.{c}", _near(c))]
 
 
 def candidate_probes(joins: Sequence[placement.Join] = placement.JOINS) -> list[Spec]:

@@ -63,9 +63,16 @@ class Join:
         return "f.form" in self.s_key
 
     @property
-    def sql(self) -> str:
+    def sql(self) -> list[str]:
+        """Join conditions whose union is this join: with ``near``, one per length
+        difference, so each is an equi-join on the key and the length (typo keys are
+        coarse, and most pairs they join differ in length by more than one)."""
         where = "" if self.s_where == "true" else f" and {self.s_where}"
-        return f"{self.s_key} = x.{self.x_key}{where}"
+        on = f"{self.s_key} = x.{self.x_key}"
+        if self.near is None:
+            return [on + where]
+        return [f"{on} and length(s.{self.near}) + ({d}) = length(x.{self.near}){where}"
+                for d in (-1, 0, 1)]
 
 
 EXACT_JOINS = (Join("s.nk", "nk", check=_EXACT), Join("s.nk_swapped", "nk", check=_EXACT),
@@ -208,8 +215,8 @@ def _candidates(joins: tuple[Join, ...], lone: str, x: str) -> str:
     forms = "cross join unnest(s.first_name_forms) as f(form)"
     parts = [f"""
         select s.uid, x.cluster as target
-        from {lone} s {forms if j.forms else ""} join {x} x on {j.sql}
-        where s.uid <> x.uid and {j.check}""" for j in joins]
+        from {lone} s {forms if j.forms else ""} join {x} x on {on}
+        where s.uid <> x.uid and {j.check}""" for j in joins for on in j.sql]
     return f"select distinct uid, target from ({' union all '.join(parts)})"
 
 
