@@ -138,14 +138,15 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
         "select uid, base, coalesce(placed_into, -1) as placed_into, cluster from assignment"
     ).fetchnumpy())
     near = stored.get(_neighbours(con, index, rules, feats_new))
-    shared, rescore = recheck.result()
+    shared, rescore, rescore_near = recheck.result()
+    stored.add(rescore_near)
     dirty = pl.concat([d0, rescore["uid"]]).unique().sort()
     dirty_feats = pl.concat([feats_new.select(features.MATCH_COLUMNS), rescore])
     clock.lap("merge_protection")
 
     # 3. Score dirty records against stored records that share a blocking key with them.
     gone = pl.concat([dirty, removed])
-    candidates = pl.concat([near, stored.get(_neighbours(con, index, rules, rescore))]).unique("uid")
+    candidates = pl.concat([near, stored.get(rescore_near["uid"])]).unique("uid")
     candidates = candidates.filter(~_in(gone)).select(features.MATCH_COLUMNS)
     scored = predict.score_new(evidence.without_shared(candidates, shared.table),
                                evidence.without_shared(dirty_feats, shared.table), model,
@@ -379,16 +380,16 @@ class _Shared:
 
 def _recheck_shared(con: duckdb.DuckDBPyConnection, index: keyindex.Index, rules: list[str],
                     feats_new: pl.DataFrame, old: pl.DataFrame, shared_prev: pl.DataFrame,
-                    config: IdentityConfig) -> tuple[_Shared, pl.DataFrame]:
+                    config: IdentityConfig) -> tuple[_Shared, pl.DataFrame, pl.DataFrame]:
     """Recheck identifier values that new, changed or removed records carry (``old``: what
     changed and removed ones carried). Returns the stored records holding a value that
-    flipped (became shared or unshared): they are rescored."""
+    flipped (became shared or unshared), which are rescored, and their neighbours."""
     ids = evidence.IDENTIFIERS
     touched = (pl.concat([feats_new.select(*ids), old.select(*ids)])
                .unpivot(variable_name="kind", value_name="value").drop_nulls().unique())
     empty = _df(con, f"select {', '.join(features.MATCH_COLUMNS)} from features limit 0")
     if touched.is_empty():
-        return _Shared(shared_prev, shared_prev.clear(), touched["value"]), empty
+        return _Shared(shared_prev, shared_prev.clear(), touched["value"]), empty, empty
     # Every stored record (not itself replaced) that carries a touched value, plus the new
     # ones. The index may name a few that do not (stale entries, hash collisions): they
     # only add identifier groups that the join with ``touched`` drops again.
@@ -407,7 +408,11 @@ def _recheck_shared(con: duckdb.DuckDBPyConnection, index: keyindex.Index, rules
                          rechecked.join(before, on=["kind", "value"], how="anti")]).select("kind", "value")
     hit = carrying.filter(pl.any_horizontal(
         pl.col(k).is_in(flipped.filter(pl.col("kind") == k)["value"].implode()) for k in ids))
-    return _Shared(table, rechecked, touched["value"].unique()), hit
+    # Their neighbours are read here too: the main thread would only wait for them.
+    near = _neighbours(con, index, rules, hit)
+    near = _fetch(con, "features", near.filter(~near.is_in(replaced.implode())),
+                  features.MATCH_COLUMNS)
+    return _Shared(table, rechecked, touched["value"].unique()), hit, near
 
 
 class _Features:
@@ -427,6 +432,12 @@ class _Features:
         # columns to scan per read.
         return (_fetch(self.con, "features", uids, features.MATCH_COLUMNS)
                 .with_columns(features.placement_keys()).select(self.columns))
+
+    def add(self, rows: pl.DataFrame) -> None:
+        """Stored rows read elsewhere (scoring columns)."""
+        rows = rows.filter(~pl.col("uid").is_in(self.frame["uid"].implode()))
+        self.frame = pl.concat([self.frame, rows.with_columns(features.placement_keys())
+                               .select(self.columns)])
 
     def get(self, uids: pl.Series) -> pl.DataFrame:
         wanted = uids.unique()
