@@ -107,7 +107,8 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
          clock: Clock) -> RunResult:
     rules = keyindex.model_rules(model.settings)
     if not index.usable(rules):
-        # Index files missing (a state copied without them, say): rebuild, then go on.
+        # Index files missing (a state copied without them, say), or holding other keys
+        # than this code indexes: rebuild, then go on.
         keyindex.rebuild(con, index, rules)
     clock.lap("load_state")
 
