@@ -1,28 +1,36 @@
 """An incremental run: work in proportion to what changed, not to what exists.
 
-Given the previous state (a DuckDB file) and the new input:
+Given the previous state (a DuckDB file plus the key index, identity/keyindex.py) and the
+new input:
 
-1. *Diff*: hash every input row; new, changed and removed records fall out of a join
-   with the stored hashes.
+1. *Diff*: every input row's hash and key hash against the stored ones (integer joins;
+   no stored string is read); new, changed and removed records fall out.
 2. *Merge protection*: only identifier values that new, changed or removed records carry
-   (or carried) are rechecked; records holding a value that became shared or unshared are
-   rescored too.
-3. *Scoring*: the dirty records against only those stored records that share a blocking
-   key with them (the same pairs the blocking rules would produce over everything).
+   (or carried) are rechecked, on the records the index says carry them; records holding
+   a value that became shared or unshared are rescored too.
+3. *Scoring*: the dirty records against the stored records the index finds under one of
+   their blocking keys (the same pairs the blocking rules would produce over everything).
 4. *Clustering*: the connected components (over links above the threshold) that hold a
    dirty record, or lost a record, are re-clustered; everything else keeps its cluster.
-5. *Placement*: lone records are re-placed only where a name key they carry appears in the
-   re-clustered part (nothing else could have changed their candidates).
+5. *Placement*: lone records are re-placed only where a placement join links them to the
+   re-clustered part (nothing else could have changed their candidates); both directions
+   of that question are index look-ups.
 6. *IDs*: customers whose records changed are carried forward; every other record keeps
    its ID without being looked at.
 
-Each step reads and writes only the affected rows of the state tables.
+Each step reads and writes only the affected rows of the state tables, except two integer
+columns of ``keys`` and ``assignment`` and the strong links (the diff, cluster sizes and
+components need every record). Reads that do not depend on each other run in a second
+thread, on a second connection to the state.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -30,15 +38,18 @@ import numpy as np
 import polars as pl
 
 from identity import cluster as cluster_mod
-from identity import evidence, features, placement, predict, stable_ids
+from identity import evidence, features, keyindex, placement, predict, stable_ids
 from identity import graph as graph_mod
 from identity import state as state_mod
 from identity.canonical import CANONICAL_COLUMNS
 from identity.model import Model
 from identity.resolve import KEY, Clock, RunResult, _meta, input_digest, probabilities
-from identity.settings import BLOCKING_RULES, IdentityConfig
+from identity.settings import IdentityConfig
 
-SWAPPED_RULE = "l.first_name = r.last_name and l.last_name = r.first_name"
+# What placement candidates need besides cluster, size and "rich": their names and keys.
+_NAMES = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi",
+          *features.PLACEMENT_KEYS)
+_GRAPH_ROW = {"uid": pl.Int64, **graph_mod.GRAPH_SCHEMA}
 
 
 def _df(con: duckdb.DuckDBPyConnection, sql: str, **tables: pl.DataFrame) -> pl.DataFrame:
@@ -55,57 +66,89 @@ def _uids(values: pl.Series | list[int]) -> pl.DataFrame:
     return pl.DataFrame({"uid": values}, schema={"uid": pl.Int64})
 
 
+def _in(uids: pl.Series) -> pl.Expr:
+    return pl.col("uid").is_in(uids.implode())
+
+
 def run(canon: pl.DataFrame, state_dir: Path, model: Model, config: IdentityConfig,
         overrides: pl.DataFrame, run_id: str, ts: dt.datetime, clock: Clock) -> RunResult:
     con = state_mod.connect(state_dir)
+    # Some reads wait on DuckDB while the main thread has other work: a second thread with
+    # its own connection does them (it sees the state as it was before this run).
+    side = con.cursor()
+    pool = ThreadPoolExecutor(max_workers=1)
+    index: keyindex.Index | None = None
     try:
         con.execute("begin transaction")
-        result = _run(con, canon, model, config, overrides, run_id, ts, clock)
+        meta = state_mod.get_meta(con)
+        index = keyindex.Index(state_dir, meta)
+        result = _run(con, side, pool, meta, index, canon, model, config, overrides, run_id, ts,
+                      clock)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
+        if index is not None:
+            index.forget_added()
         raise
     finally:
+        pool.shutdown()
+        side.close()
         con.close()
+    index.discard_unlisted()
     result.state_dir = state_dir
     clock.lap("save_state")
     result.seconds = clock.seconds
     return result
 
 
-def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, config: IdentityConfig,
-         overrides: pl.DataFrame, run_id: str, ts: dt.datetime, clock: Clock) -> RunResult:
-    meta = state_mod.get_meta(con)
-    keys_prev = con.sql("select uid, source, source_record_id, row_hash from keys").pl()
+def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: ThreadPoolExecutor,
+         meta: dict, index: keyindex.Index, canon: pl.DataFrame, model: Model,
+         config: IdentityConfig, overrides: pl.DataFrame, run_id: str, ts: dt.datetime,
+         clock: Clock) -> RunResult:
+    rules = keyindex.model_rules(model.settings)
+    if not index.usable(rules):
+        # Index files missing (a state copied without them, say), or holding other keys
+        # than this code indexes: rebuild, then go on.
+        keyindex.rebuild(con, index, rules)
     clock.lap("load_state")
 
     # 1. Diff.
-    j = canon.select(*KEY, "row_hash").join(
-        keys_prev.rename({"row_hash": "old_hash"}), on=KEY, how="left")
-    fresh = j.filter(pl.col("uid").is_null()).sort(KEY)
-    start = int(meta.get("next_uid", 0))
-    fresh = fresh.with_columns(pl.Series("uid", np.arange(start, start + fresh.height), dtype=pl.Int64))
-    changed = j.filter(pl.col("uid").is_not_null() & (pl.col("old_hash") != pl.col("row_hash")))
-    keys = pl.concat([j.filter(pl.col("uid").is_not_null()).select(*KEY, "uid"),
-                      fresh.select(*KEY, "uid")])
-    removed = keys_prev.join(keys, on="uid", how="anti")["uid"]
-    d0 = pl.concat([fresh["uid"], changed["uid"]])
+    diff = _diff(con, canon, int(meta.get("next_uid", 0)))
+    fresh, changed, removed = diff.fresh, diff.changed, diff.removed
+    d0 = pl.concat([fresh, changed])
+    rows = diff.rows
     clock.lap("diff")
 
     # 2. Features of new and changed records; merge protection for the values they touch.
-    rows = canon.join(pl.concat([fresh, changed]).select(*KEY, "uid"), on=KEY)
-    feats_new = (features.build(rows.drop("uid", "row_hash"), rows["uid"]).drop(KEY)
+    feats_new = (features.build(rows.select(CANONICAL_COLUMNS), rows["uid"]).drop(KEY)
                  if rows.height else _df(con, "select * from features limit 0"))
+    keyindex.check_uids(feats_new["uid"])
     clock.lap("features")
     shared_prev = con.sql("select * from shared").pl()
-    shared, evidence_dirty = _recheck_shared(con, feats_new, d0, removed, shared_prev, config)
-    dirty = pl.concat([d0, evidence_dirty]).unique().sort()
-    dirty_feats = pl.concat([feats_new, _fetch(con, "features", evidence_dirty)], how="vertical_relaxed")
+    # Features that changed and removed records had: what they carried may need rechecks.
+    old_changed = (_fetch(con, "features", pl.concat([changed, removed]))
+                   if changed.len() or removed.len() else feats_new.clear())
+    # Merge protection (in the second thread) and reading the stored records that share a
+    # blocking key with a new one (the candidates to score) are independent; then, while
+    # Splink scores, the new records' index entries and every record's base cluster.
+    stored = _Features(con, feats_new, removed)
+    recheck = pool.submit(_recheck_shared, side, index, rules, feats_new, old_changed,
+                          shared_prev, config)
+    new_entries = pool.submit(_index_entries, rules, feats_new, feats_new.clear())
+    prev_clusters = pool.submit(lambda: side.sql(
+        "select uid, base, coalesce(placed_into, -1) as placed_into, cluster from assignment"
+    ).fetchnumpy())
+    near = stored.get(_neighbours(con, index, rules, feats_new))
+    shared, rescore, rescore_near = recheck.result()
+    stored.add(rescore_near)
+    dirty = pl.concat([d0, rescore["uid"]]).unique().sort()
+    dirty_feats = pl.concat([feats_new.select(features.MATCH_COLUMNS), rescore])
     clock.lap("merge_protection")
 
     # 3. Score dirty records against stored records that share a blocking key with them.
     gone = pl.concat([dirty, removed])
-    candidates = _blocking_candidates(con, dirty_feats, gone)
+    candidates = pl.concat([near, stored.get(rescore_near["uid"])]).unique("uid")
+    candidates = candidates.filter(~_in(gone)).select(features.MATCH_COLUMNS)
     scored = predict.score_new(evidence.without_shared(candidates, shared.table),
                                evidence.without_shared(dirty_feats, shared.table), model,
                                config.evidence_threshold)
@@ -119,19 +162,16 @@ def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, conf
     state_mod.replace_rows(con, "shared", shared.shared_rows, drop_uids=shared.touched, key="value")
 
     # 4. Re-cluster the components that hold a dirty record or lost one.
-    steward = evidence.override_pairs(overrides, keys)
+    steward = evidence.override_pairs(overrides, _override_keys(con, overrides, rows))
     steward_prev = con.sql("select * from overrides").pl()
     steward_changed = pl.concat([
         steward_prev.join(steward, on=["rule", "uid_l", "uid_r"], how="anti"),
         steward.join(steward_prev, on=["rule", "uid_l", "uid_r"], how="anti")])
     seeds = pl.concat([dirty, steward_changed["uid_l"], steward_changed["uid_r"],
                        _co_members(con, "base", pl.concat([dirty, removed]))]).unique()
-    region = _expand(con, seeds, steward, config.cluster_threshold).filter(
-        ~pl.col("uid").is_in(removed.implode()))
-    region_feats = evidence.without_shared(pl.concat([
-        _fetch(con, "features", region["uid"].filter(~region["uid"].is_in(d0.implode()))),
-        feats_new.filter(pl.col("uid").is_in(region["uid"].implode()))], how="vertical_relaxed"),
-        shared.table)
+    region = _expand(con, seeds, steward, config.cluster_threshold).filter(~_in(removed))
+    region_raw = stored.get(region["uid"])
+    region_feats = evidence.without_shared(region_raw, shared.table)
     region_edges = _df(con, """select e.* from edges e
                                where uid_l in (select uid from _r) and uid_r in (select uid from _r)""",
                        _r=region)
@@ -141,40 +181,38 @@ def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, conf
                                       config.birth_date_conflict_splits)
 
     # 5. Re-place lone records whose name keys meet the re-clustered part.
-    prev_base = _df(con, "select uid, base, placed_into, cluster from assignment")
-    base_now = pl.concat([
-        prev_base.join(region, on="uid", how="anti").filter(~pl.col("uid").is_in(removed.implode()))
-        .select("uid", pl.col("base").alias("cluster")),
-        base_region])
-    sized = base_now.with_columns(pl.len().over("cluster").alias("size"))
-    lone = sized.filter(pl.col("size") == 1)["uid"]
-    lone_scope = _lone_scope(con, region["uid"], removed, feats_new, lone)
+    clusters = _Clusters(prev_clusters.result(), base_region, removed)
+    lone = clusters.lone
+    lone_entries = pool.submit(_index_entries, rules, feats_new.clear(), region_raw.filter(_in(lone)))
+    lone_scope, lone_feats = _lone_scope(con, index, stored, region_raw, old_changed, lone)
     # Stored features change now: placement reads every record's current ones.
     state_mod.replace_rows(con, "features", feats_new, drop_uids=pl.concat([d0, removed]))
-    placed_new = _place(con, sized, lone_scope, shared.table,
+    placeable = pl.concat([region_raw.select(lone_feats.columns), lone_feats]).filter(
+        _in(lone_scope) & _in(lone))
+    # Placement candidates may be new or changed records: the index knows them from now on.
+    index.stage(new_entries.result())
+    placed_new = _place(con, index, stored, clusters, lone_scope, placeable, shared.table,
                         steward.filter(pl.col("rule") == "cannot_link"))
     clock.lap("cluster")
 
     # 6. Final clusters and IDs, only where something changed.
-    kept_placements = prev_base.filter(
-        pl.col("placed_into").is_not_null() & ~pl.col("uid").is_in(lone_scope.implode())
-        & ~pl.col("uid").is_in(region["uid"].implode()) & ~pl.col("uid").is_in(removed.implode())
-    ).select("uid", pl.col("placed_into").alias("target"))
-    placed_all = pl.concat([kept_placements, placed_new])
-    scope = _final_scope(prev_base, base_now, placed_all, region["uid"], lone_scope, removed,
-                         placed_new)
-    scope_base = base_now.filter(pl.col("uid").is_in(scope.implode()))
-    scope_placed = placed_all.filter(pl.col("uid").is_in(scope.implode()))
+    scope, scope_base, scope_placed = clusters.final_scope(region["uid"], lone_scope, removed,
+                                                           placed_new)
     final = placement.join(scope_base, scope_placed)
-    previous_ids = _df(con, "select uid, customer_id from assignment where uid in "
-                            "(select uid from _u)", _u=_uids(pl.concat([scope, removed])))
+    previous = _df(con, "select * from assignment where uid in (select uid from _u)",
+                   _u=_uids(pl.concat([scope, removed])))
+    previous_ids = previous.select("uid", "customer_id")
     customers_prev = _df(con, """select * from customers where customer_id in
                                  (select customer_id from _p)""", _p=previous_ids
                          ).cast(stable_ids.CUSTOMER_SCHEMA)
     next_seq = int(con.execute("select coalesce(max(created_seq), 0) + 1 from customers").fetchall()[0][0])
-    all_keys = pl.concat([keys, keys_prev.select(*KEY, "uid")]).unique("uid")
+    # Keys of the records this run speaks about: every stored one has an open graph row
+    # (read anyway, to update the graph), new ones are in the input.
+    open_rows = _df(con, "select * from graph where valid_to is null and uid in (select uid from _u)",
+                    _u=_uids(pl.concat([scope, removed]))).cast(_GRAPH_ROW)
+    scope_keys = pl.concat([open_rows.select("uid", *KEY), rows.select("uid", *KEY)]).unique("uid")
     carried = stable_ids.carry_forward(
-        final, all_keys, previous_ids, customers_prev, run_id, next_seq=next_seq,
+        final, scope_keys, previous_ids, customers_prev, run_id, next_seq=next_seq,
         taken=lambda ids: set(_df(con, "select customer_id from customers where customer_id in "
                                   "(select id from _ids)", _ids=pl.DataFrame(
                                       {"id": ids}, schema={"id": pl.String}))["customer_id"]))
@@ -185,41 +223,152 @@ def _run(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, model: Model, conf
                   .join(scope_placed.rename({"target": "placed_into"}), on="uid", how="left")
                   .join(probabilities(carried.assignment, scope_edges), on="uid", how="left")
                   .select("uid", "base", "placed_into", "cluster", "customer_id", "match_probability"))
-    state_mod.replace_rows(con, "assignment", assignment, drop_uids=pl.concat([scope, removed]))
-    state_mod.replace_rows(con, "customers", carried.customers, key="customer_id")
+    # Only rows that differ are written: most of the scope keeps its values, and what a run
+    # writes, the state file's checkpoint pays for again.
+    moved = _differing(assignment, previous)
+    state_mod.replace_rows(con, "assignment", moved, drop_uids=pl.concat([moved["uid"], removed]))
+    state_mod.replace_rows(con, "customers", _differing(carried.customers, customers_prev),
+                           key="customer_id")
+    customers = _customer_count(con, meta, previous_ids, assignment)
 
     events = Counter(carried.events["event"].to_list())
-    changes = graph_mod.changes(carried.events, all_keys, run_id, ts)
-    current = all_keys.join(assignment.select("uid", "customer_id", "match_probability"), on="uid")
-    graph_changed = _update_graph(con, current, removed, ts)
+    changes = graph_mod.changes(carried.events, scope_keys, run_id, ts)
+    current = scope_keys.join(assignment.select("uid", "customer_id", "match_probability"), on="uid")
+    graph_changed = _update_graph(con, open_rows, current, ts)
     state_mod.replace_rows(con, "changes", changes, drop_uids=pl.Series("uid", [], pl.Int64))
     clock.lap("stable_ids")
 
     # Keys and canonical values last: earlier steps needed the previous ones.
-    new_keys = canon.join(pl.concat([fresh, changed]).select(*KEY, "uid"), on=KEY)
-    state_mod.replace_rows(con, "keys", new_keys.select("uid", *KEY, "row_hash"),
+    state_mod.replace_rows(con, "keys", rows.select("uid", *KEY, "row_hash", "key_hash"),
                            drop_uids=pl.concat([d0, removed]))
     state_mod.replace_rows(con, "canonical",
-                           new_keys.select("uid", *[c for c in CANONICAL_COLUMNS if c not in KEY]),
+                           rows.select("uid", *[c for c in CANONICAL_COLUMNS if c not in KEY]),
                            drop_uids=pl.concat([d0, removed]))
     con.execute("delete from overrides")
     state_mod.replace_rows(con, "overrides", steward, drop_uids=pl.Series("uid", [], pl.Int64))
+    # The index learns the new and changed records, and lone records it may not know as
+    # such (records only become lone inside a re-clustered region).
+    index.append(keyindex.merge(new_entries.result(), lone_entries.result()))
     digest = input_digest(canon)
     unchanged = meta.get("input_digest") == digest
-    next_uid = max(int(meta.get("next_uid", 0)), int(fresh["uid"].max() + 1) if fresh.height else 0)
-    state_mod.set_meta(con, _meta(model, config, keys, run_id, ts, digest, "incremental", unchanged,
-                                  events, next_uid))
-    customers = con.execute("select count(distinct customer_id) from assignment").fetchall()[0][0]
+    next_uid = max(int(meta.get("next_uid", 0)), int(fresh.max() + 1) if fresh.len() else 0)  # type: ignore[operator]
+    state_mod.set_meta(con, {
+        **_meta(model, config, rows, run_id, ts, digest, "incremental", unchanged, events, next_uid),
+        "customers": customers, "index": index.meta()})
     return RunResult(
-        run_id=run_id, ts=ts, mode="incremental", records=keys.height, new=fresh.height,
-        changed=changed.height, removed=removed.len(), rescored=dirty.len(),
-        pairs_scored=scored.height, clusters=int(customers), events=events,
+        run_id=run_id, ts=ts, mode="incremental", records=canon.height, new=fresh.len(),
+        changed=changed.len(), removed=removed.len(), rescored=dirty.len(),
+        pairs_scored=scored.height, clusters=customers, events=events,
         input_unchanged=unchanged, changes=changes,
         graph_changed=graph_changed, shared=shared.table)
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, table: str, uids: pl.Series) -> pl.DataFrame:
-    return _df(con, f"select t.* from {table} t where uid in (select uid from _u) order by uid",
+@dataclass
+class _Diff:
+    rows: pl.DataFrame  # input rows of new and changed records, with their uid
+    fresh: pl.Series    # new records (uids just issued)
+    changed: pl.Series  # records whose canonical values changed
+    removed: pl.Series  # stored records no longer in the input
+
+
+def _diff(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, next_uid: int) -> _Diff:
+    """Match input rows to stored records by key hash (a join of integers in DuckDB; no
+    stored string is read, and only rows that differ come back); by the keys themselves
+    should two keys ever share a hash."""
+    j = _match(con, canon, "key_hash") if canon["key_hash"].n_unique() == canon.height else None
+    if j is not None:
+        changed = j.filter(pl.col("row").is_not_null() & pl.col("uid").is_not_null())
+        if changed.height:
+            # A key hash shared by two keys shows up here: a "changed" row whose key is
+            # not the stored record's.
+            was = _fetch(con, "keys", changed["uid"], ("uid", *KEY))
+            now = canon.select(*KEY)[changed["row"]].with_columns(changed["uid"])
+            if now.join(was, on=["uid", *KEY]).height != changed.height:
+                j = None
+    if j is None:
+        j = _match(con, canon, KEY)
+    changed = j.filter(pl.col("row").is_not_null() & pl.col("uid").is_not_null())
+    new_rows = j.filter(pl.col("uid").is_null())["row"]
+    fresh = (canon[new_rows].sort(KEY)
+             .with_columns(pl.Series("uid", np.arange(next_uid, next_uid + new_rows.len()),
+                                     dtype=pl.Int64)))
+    rows = pl.concat([fresh, canon[changed["row"]].with_columns(changed["uid"].cast(pl.Int64))])
+    return _Diff(rows, fresh["uid"], changed["uid"].cast(pl.Int64),
+                 j.filter(pl.col("row").is_null())["uid"].cast(pl.Int64))
+
+
+def _match(con: duckdb.DuckDBPyConnection, canon: pl.DataFrame, on: str | list[str]) -> pl.DataFrame:
+    """(row, uid) of every input row that is new (uid null) or changed, and of every
+    stored record no longer in the input (row null)."""
+    cols = [on] if isinstance(on, str) else on
+    con.register("_in", canon.select(*cols, "row_hash").with_row_index("row"))
+    try:
+        return con.sql(f"""select i.row, k.uid from _in i full join keys k using ({", ".join(cols)})
+                           where i.row is null or k.uid is null
+                              or k.row_hash <> i.row_hash""").pl()
+    finally:
+        con.unregister("_in")
+
+
+def _override_keys(con: duckdb.DuckDBPyConnection, overrides: pl.DataFrame,
+                   rows: pl.DataFrame) -> pl.DataFrame:
+    """The keys (with uids) of the records the steward overrides name: stored ones, and
+    new ones from this run's rows."""
+    named = pl.concat([
+        overrides.select(pl.col("source_l").alias("source"),
+                         pl.col("source_record_id_l").alias("source_record_id")),
+        overrides.select(pl.col("source_r").alias("source"),
+                         pl.col("source_record_id_r").alias("source_record_id"))]).unique()
+    new = rows.select("uid", *KEY)
+    if named.is_empty():
+        return new.clear()
+    stored = _df(con, "select uid, source, source_record_id from keys semi join _n using "
+                      "(source, source_record_id)", _n=named)
+    return pl.concat([new.join(named, on=KEY, how="semi"), stored]).unique("uid")
+
+
+def _customer_count(con: duckdb.DuckDBPyConnection, meta: dict, previous: pl.DataFrame,
+                    assignment: pl.DataFrame) -> int:
+    """Customers after the run: the scope is closed under customers (every record of a
+    customer it touched is in it), so the count changes by what the scope held."""
+    if "customers" not in meta:
+        return int(con.execute("select count(distinct customer_id) from assignment").fetchall()[0][0])
+    return (int(meta["customers"]) - previous["customer_id"].n_unique()
+            + assignment["customer_id"].n_unique())
+
+
+def _probe(con: duckdb.DuckDBPyConnection, index: keyindex.Index, frame: pl.DataFrame,
+           specs: list[keyindex.Spec]) -> pl.Series:
+    """uids the index holds under any key (per ``specs``) of the records in ``frame``."""
+    if frame.is_empty():
+        return pl.Series("uid", [], pl.Int64)
+    con.register("_probe", frame)
+    try:
+        hashes = keyindex.probe(con, "_probe", specs)
+    finally:
+        con.unregister("_probe")
+    return index.lookup(hashes)
+
+
+def _index_entries(rules: list[str], feats: pl.DataFrame, lone: pl.DataFrame) -> np.ndarray:
+    """Index entries of ``feats`` (every key) and ``lone`` (also as placeable records)."""
+    con = duckdb.connect()
+    try:
+        con.register("_new", feats)
+        con.register("_lone", lone)
+        every = keyindex.stored_specs(rules, lone=False)
+        lone_only = [s for s in keyindex.stored_specs(rules, lone=True) if s not in every]
+        return keyindex.entries(con, [("_new", every), ("_lone", lone_only)])
+    finally:
+        con.close()
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, table: str, uids: pl.Series,
+           columns: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Rows of ``table`` by uid. Naming only the ``columns`` needed pays: the cost is a scan
+    of those columns over every stored row, whatever the number of uids."""
+    select = ", ".join(columns) if columns else "t.*"
+    return _df(con, f"select {select} from {table} t where uid in (select uid from _u)",
                _u=_uids(uids))
 
 
@@ -230,59 +379,99 @@ class _Shared:
         self.touched = touched          # the values rechecked (to replace)
 
 
-def _recheck_shared(con: duckdb.DuckDBPyConnection, feats_new: pl.DataFrame, d0: pl.Series,
-                    removed: pl.Series, shared_prev: pl.DataFrame,
-                    config: IdentityConfig) -> tuple[_Shared, pl.Series]:
-    """Recheck identifier values that new, changed or removed records carry (or carried)."""
+def _recheck_shared(con: duckdb.DuckDBPyConnection, index: keyindex.Index, rules: list[str],
+                    feats_new: pl.DataFrame, old: pl.DataFrame, shared_prev: pl.DataFrame,
+                    config: IdentityConfig) -> tuple[_Shared, pl.DataFrame, pl.DataFrame]:
+    """Recheck identifier values that new, changed or removed records carry (``old``: what
+    changed and removed ones carried). Returns the stored records holding a value that
+    flipped (became shared or unshared), which are rescored, and their neighbours."""
     ids = evidence.IDENTIFIERS
-    old = _fetch(con, "features", pl.concat([d0, removed])).select("uid", *ids)
     touched = (pl.concat([feats_new.select(*ids), old.select(*ids)])
                .unpivot(variable_name="kind", value_name="value").drop_nulls().unique())
+    empty = _df(con, f"select {', '.join(features.MATCH_COLUMNS)} from features limit 0")
     if touched.is_empty():
-        empty = pl.Series("value", [], pl.String)
-        return _Shared(shared_prev, shared_prev.clear(), empty), pl.Series("uid", [], pl.Int64)
-    # Every stored record (not itself replaced) that carries a touched value, plus the new ones.
-    carriers = _df(con, "select * from features where uid in (" + " union ".join(
-        f"select f.uid from features f join _t on _t.kind = '{k}' and f.{k} = _t.value"
-        for k in ids) + ")", _t=touched)
-    carriers = pl.concat([carriers.filter(~pl.col("uid").is_in(pl.concat([d0, removed]).implode())),
-                          feats_new], how="vertical_relaxed").unique("uid")
+        return _Shared(shared_prev, shared_prev.clear(), touched["value"]), empty, empty
+    # Every stored record (not itself replaced) that carries a touched value, plus the new
+    # ones. The index may name a few that do not (stale entries, hash collisions): they
+    # only add identifier groups that the join with ``touched`` drops again.
+    hits = pl.concat([_probe(con, index, touched.filter(pl.col("kind") == k)
+                             .select(pl.col("value").alias(k)), [keyindex.identifier_probe(k, rules)])
+                      for k in ids])
+    replaced = pl.concat([feats_new["uid"], old["uid"]])
+    # Scoring columns, not just what the check reads: records to rescore come from here.
+    carrying = _fetch(con, "features", hits.filter(~hits.is_in(replaced.implode())),
+                      features.MATCH_COLUMNS)
+    carriers = pl.concat([carrying, feats_new.select(carrying.columns)], how="vertical_relaxed")
     rechecked = evidence.find_shared(carriers, config).join(touched, on=["kind", "value"])
     before = shared_prev.join(touched, on=["kind", "value"])
     table = pl.concat([shared_prev.join(touched, on=["kind", "value"], how="anti"), rechecked])
     flipped = pl.concat([before.join(rechecked, on=["kind", "value"], how="anti"),
                          rechecked.join(before, on=["kind", "value"], how="anti")]).select("kind", "value")
-    dirty = pl.Series("uid", [], pl.Int64)
-    if flipped.height:
-        hit = carriers.filter(pl.any_horizontal(
-            pl.col(k).is_in(flipped.filter(pl.col("kind") == k)["value"].implode()) for k in ids))
-        dirty = hit.filter(~pl.col("uid").is_in(d0.implode()))["uid"]
-    return _Shared(table, rechecked, touched["value"].unique()), dirty
+    hit = carrying.filter(pl.any_horizontal(
+        pl.col(k).is_in(flipped.filter(pl.col("kind") == k)["value"].implode()) for k in ids))
+    # Their neighbours are read here too: the main thread would only wait for them.
+    near = _neighbours(con, index, rules, hit)
+    near = _fetch(con, "features", near.filter(~near.is_in(replaced.implode())),
+                  features.MATCH_COLUMNS)
+    return _Shared(table, rechecked, touched["value"].unique()), hit, near
 
 
-def _blocking_candidates(con: duckdb.DuckDBPyConnection, dirty: pl.DataFrame,
-                         gone: pl.Series) -> pl.DataFrame:
-    """Stored records (not dirty, not removed) that share a blocking key with a dirty one.
+class _Features:
+    """Current features of the records this run looks at: new and changed ones from the
+    run, stored ones read once each. Every read scans its columns over all stored records,
+    whatever it asks for, so asking again for what was read costs that scan again."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, new: pl.DataFrame, removed: pl.Series) -> None:
+        self.con = con
+        self.columns = _df(con, "select * from features limit 0").columns
+        self.frame = self._read(pl.Series("uid", [], pl.Int64))  # stored ones read so far
+        self.new = new.select(self.columns)
+        self.skip = pl.concat([new["uid"], removed])  # their stored rows are stale or gone
+
+    def _read(self, uids: pl.Series) -> pl.DataFrame:
+        # The placement keys are derived from the names rather than read: a quarter fewer
+        # columns to scan per read.
+        return (_fetch(self.con, "features", uids, features.MATCH_COLUMNS)
+                .with_columns(features.placement_keys()).select(self.columns))
+
+    def add(self, rows: pl.DataFrame) -> None:
+        """Stored rows read elsewhere (scoring columns)."""
+        rows = rows.filter(~pl.col("uid").is_in(self.frame["uid"].implode()))
+        self.frame = pl.concat([self.frame, rows.with_columns(features.placement_keys())
+                               .select(self.columns)])
+
+    def get(self, uids: pl.Series) -> pl.DataFrame:
+        wanted = uids.unique()
+        stored = wanted.filter(~wanted.is_in(self.skip.implode()))
+        missing = stored.filter(~stored.is_in(self.frame["uid"].implode()))
+        if missing.len():
+            self.frame = pl.concat([self.frame, self._read(missing)])
+        return pl.concat([self.frame.filter(_in(stored)), self.new.filter(_in(wanted))])
+
+
+def _neighbours(con: duckdb.DuckDBPyConnection, index: keyindex.Index, rules: list[str],
+                records: pl.DataFrame) -> pl.Series:
+    """Stored records that share a blocking key or an identifier with one of ``records``.
 
     Raw features are used for the keys: a superset of what merge-protected keys would
-    find, so no pair the blocking rules would produce is missed.
+    find, so no pair the blocking rules would produce is missed. A few extra candidates
+    (index collisions, stale entries) cost a little scoring and nothing else: Splink
+    applies the rules themselves to every pair.
     """
-    if dirty.is_empty():
-        return _df(con, "select * from features limit 0")
-    parts = []
-    for rule in BLOCKING_RULES:
-        if isinstance(rule, tuple):
-            on = " and ".join(f"f.{c} = d.{c}" for c in rule)
-        elif rule == SWAPPED_RULE:
-            on = "f.first_name = d.last_name and f.last_name = d.first_name"
-        else:
-            raise ValueError(f"no candidate query for blocking rule {rule!r}")
-        parts.append(f"select f.uid from features f join _d d on {on}")
-    return _df(con, f"""
-        with c as ({" union ".join(parts)})
-        select f.* from features f where uid in (select uid from c)
-          and uid not in (select uid from _g)
-        order by uid""", _d=dirty, _g=_uids(gone))
+    if records.is_empty():
+        return pl.Series("uid", [], pl.Int64)
+    specs = keyindex.blocking_probes(rules) + [
+        keyindex.identifier_probe(k, rules) for k in evidence.IDENTIFIERS]
+    found = [_probe(con, index, records, list(dict.fromkeys(specs)))]
+    # A rule that is not a plain conjunction of equalities cannot be indexed: ask the
+    # stored features directly, in both orientations of the pair.
+    for rule in rules:
+        if keyindex.rule_sides(rule) is None:
+            for a, b in (("f", "d"), ("d", "f")):
+                on = re.sub(r"\br\.", f"{b}.", re.sub(r"\bl\.", f"{a}.", rule))
+                found.append(_df(con, f"select f.uid from features f join _d d on {on}",
+                                 _d=records)["uid"])
+    return pl.concat(found).unique()
 
 
 def _co_members(con: duckdb.DuckDBPyConnection, column: str, uids: pl.Series) -> pl.Series:
@@ -312,110 +501,187 @@ def _expand(con: duckdb.DuckDBPyConnection, seeds: pl.Series, steward: pl.DataFr
         region = grown
 
 
-def _join_sql(s_table: str, x_table: str, s_filter: str, keep: str) -> str:
+def _join_sql(s_table: str, x_table: str, keep: str) -> str:
     """uids (of side ``keep``) of every pair a placement join links.
 
-    ``s_filter`` names the side restricted to lone records (``_lone``). Joins through
-    nickname forms unnest the lone side only where its surname can meet the other side's,
-    not for every stored record.
+    Joins through nickname forms unnest the lone side only where its surname can meet the
+    other side's, not for every record.
     """
     parts = []
-    for join, condition in placement.all_joins():
-        lone = "s.uid in (select uid from _lone)" if s_filter == "s" else "true"
+    for j in placement.JOINS:
         source = s_table
-        if "f.form" in join:
-            meet = "last_name" if "x.fk" in join else "first_name"
+        if j.forms:
+            meet = "last_name" if j.x_key == "fk" else "first_name"
             source = (f"(select * from {s_table} where last_name in "
                       f"(select {meet} from {x_table}))")
-            parts.append(f"select {keep}.uid from {source} s cross join unnest(s.first_name_forms) "
-                         f"as f(form) join {x_table} x on {join} where {lone} and {condition}")
-        else:
-            parts.append(f"select {keep}.uid from {source} s join {x_table} x on {join} "
-                         f"where {lone} and {condition}")
+        unnest = " cross join unnest(s.first_name_forms) as f(form)" if j.forms else ""
+        parts += [f"select {keep}.uid from {source} s{unnest} join {x_table} x on {on} "
+                  f"where {j.check}" for on in j.sql]
     return " union ".join(parts)
 
 
-def _lone_scope(con: duckdb.DuckDBPyConnection, region: pl.Series, removed: pl.Series,
-                feats_new: pl.DataFrame, lone: pl.Series) -> pl.Series:
+def _lone_scope(con: duckdb.DuckDBPyConnection, index: keyindex.Index, stored: _Features,
+                region: pl.DataFrame, old: pl.DataFrame, lone: pl.Series
+                ) -> tuple[pl.Series, pl.DataFrame]:
     """Records whose placement may change: the region, and lone records that a placement
-    join (key and condition) links to a region record.
+    join (key and condition) links to a region record; and those lone records' features.
 
-    The region's records are taken with their old features (before they are replaced, so
-    that changed and removed records count as they were) and their new ones.
+    The region's records count with their current features (``region``) and, for changed
+    and removed ones, the features they had (``old``). The index proposes lone records
+    by key; the joins themselves decide, on those few.
     """
-    old = _fetch(con, "features", pl.concat([region, removed]))
-    x = pl.concat([old, feats_new.filter(pl.col("uid").is_in(region.implode()))],
-                  how="vertical_relaxed")
-    scope = _df(con, _join_sql("features", "_x", "s", "s"), _x=x, _lone=_uids(lone))["uid"]
-    return pl.concat([scope, region]).unique()
+    x = pl.concat([region, old], how="vertical_relaxed")
+    hits = _probe(con, index, x, keyindex.lone_probes())
+    hits = hits.filter(hits.is_in(lone.implode()) & ~hits.is_in(region["uid"].implode()))
+    s = stored.get(hits)
+    scope = _df(con, _join_sql("_s", "_x", "s"), _s=s, _x=x)["uid"] if s.height else hits.clear()
+    return pl.concat([scope, region["uid"]]).unique(), s.filter(_in(scope))
 
 
-def _place(con: duckdb.DuckDBPyConnection, sizes: pl.DataFrame, scope: pl.Series,
+class _Clusters:
+    """Every record's base cluster (before placement) and cluster sizes, as arrays indexed
+    by uid (-1: none): the previous run's for all stored records, with the re-clustered
+    region's applied. Array look-ups keep these million-record questions at a few
+    milliseconds each."""
+
+    def __init__(self, prev: dict[str, np.ndarray], region: pl.DataFrame, removed: pl.Series) -> None:
+        uid = prev["uid"]
+        n = int(max(uid.max(initial=-1), region["uid"].max() or 0, removed.max() or 0)) + 1  # type: ignore[operator]
+        self.prev_base, self.prev_placed, self.prev_cluster = (
+            self._array(n, uid, prev[c]) for c in ("base", "placed_into", "cluster"))
+        self.base = self.prev_base.copy()
+        self.base[removed.to_numpy()] = -1
+        self.base[region["uid"].to_numpy()] = region["cluster"].to_numpy()
+        # Counted with -1 (no record) shifted into bin 0, so no masked copies of a million.
+        counts = np.bincount(self.base + 1, minlength=n + 1)
+        counts[0] = 0
+        self.size = counts[self.base + 1]
+        self.lone = pl.Series("uid", np.flatnonzero(self.size == 1), dtype=pl.Int64)
+
+    @staticmethod
+    def _array(n: int, uid: np.ndarray, values: np.ndarray) -> np.ndarray:
+        out = np.full(n, -1, dtype=np.int64)
+        out[uid] = values
+        return out
+
+    def _mask(self, uids: pl.Series | np.ndarray) -> np.ndarray:
+        mask = np.zeros(len(self.base), dtype=bool)
+        mask[uids.to_numpy() if isinstance(uids, pl.Series) else uids] = True
+        return mask
+
+    def _member_of(self, labels: np.ndarray, of: np.ndarray) -> np.ndarray:
+        """Which entries of ``of`` (cluster labels, -1 none) are among ``labels``."""
+        table = self._mask(labels[labels >= 0])
+        return np.where(of >= 0, table[np.maximum(of, 0)], False)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """(uid, cluster) of every current record."""
+        uid = np.flatnonzero(self.base >= 0)
+        return pl.DataFrame({"uid": uid, "cluster": self.base[uid]},
+                            schema={"uid": pl.Int64, "cluster": pl.Int64})
+
+    def of(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` (with uid) plus each record's cluster and its size."""
+        uid = frame["uid"].to_numpy()
+        return frame.with_columns(pl.Series("cluster", self.base[uid], dtype=pl.Int64),
+                                  pl.Series("size", self.size[uid], dtype=pl.UInt32))
+
+    def members(self, clusters: pl.Series) -> pl.Series:
+        """Every record of these clusters."""
+        return pl.Series("uid", np.flatnonzero(self._member_of(clusters.to_numpy(), self.base)),
+                         dtype=pl.Int64)
+
+    def final_scope(self, region: pl.Series, lone_scope: pl.Series, removed: pl.Series,
+                    placed: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
+        """Records whose final cluster may change, closed under the links that form final
+        clusters (base clusters and placements); with their base clusters and placements.
+
+        Placements of records not re-placed (``placed``: the new ones) carry over."""
+        in_region, in_lone, in_removed = self._mask(region), self._mask(lone_scope), self._mask(removed)
+        target = np.where((self.prev_placed >= 0) & ~in_lone & ~in_region & ~in_removed,
+                          self.prev_placed, -1)
+        target[placed["uid"].to_numpy()] = placed["target"].to_numpy()
+        labels = np.concatenate([
+            self.base[in_region], self.prev_base[in_region | in_removed], placed["target"].to_numpy(),
+            self.prev_placed[in_lone], self.base[in_lone]])
+        present = self.base >= 0
+        first = (self._member_of(labels, self.base) | self._member_of(labels, target)
+                 | in_region | (in_lone & present))
+        finals = self.prev_cluster[first | in_removed]
+        scope = (first | self._member_of(finals, self.prev_cluster)) & ~in_removed
+        uid = np.flatnonzero(scope)
+        placed_uid = uid[target[uid] >= 0]
+        return (pl.Series("uid", uid, dtype=pl.Int64),
+                pl.DataFrame({"uid": uid, "cluster": self.base[uid]},
+                             schema={"uid": pl.Int64, "cluster": pl.Int64}),
+                pl.DataFrame({"uid": placed_uid, "target": target[placed_uid]},
+                             schema={"uid": pl.Int64, "target": pl.Int64}))
+
+
+def _place(con: duckdb.DuckDBPyConnection, index: keyindex.Index, stored: _Features,
+           clusters: _Clusters, scope: pl.Series, placeable: pl.DataFrame,
            shared: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
-    """Placements for lone records in ``scope``, against every record that could matter:
-    those sharing a name key with them, and the other members of those records' clusters."""
-    con.register("_scope", _uids(scope))
-    con.execute("create or replace temp table _sf as select * from features "
-                "where uid in (select uid from _scope)")
-    # Records a scope record could be placed with (the same joins, the other way round).
-    near = _df(con, _join_sql("_sf", "features", "x", "x"))["uid"]
-    con.register("_near", _uids(pl.concat([near, scope]).unique()))
-    con.register("_sizes", sizes)
-    members = con.sql("""select uid from _sizes where cluster in
-                         (select cluster from _sizes where uid in (select uid from _near))""").pl()["uid"]
-    con.register("_involved", _uids(members))
-    con.register("_shared", shared)
-    protected = {k: f"case when f.{k} in (select value from _shared where kind = '{k}') then null "
-                    f"else f.{k} end" for k in evidence.IDENTIFIERS}
-    select = ", ".join(protected.get(c, f"f.{c}") + f" as {c}" for c in placement.COLUMNS)
-    rich = " or ".join(f"{protected.get(c, 'f.' + c)} is not null" for c in placement.RICH)
-    con.execute(f"""create or replace temp table _pf as
-        select {select}, b.cluster, b.size, ({rich}) as rich
-        from features f join _sizes b using (uid) where f.uid in (select uid from _involved)""")
-    placed = placement.place_on(con, "_pf", "_scope")
-    for name in ("_scope", "_near", "_sizes", "_involved", "_shared"):
+    """Placements for the lone records in ``scope`` (``placeable``: their features), decided
+    as placement.place_on decides them, on just the records that can matter: candidates
+    the index finds for each tier, then every member of a customer that is some record's
+    only candidate."""
+    rich = pl.any_horizontal(pl.col(c).is_not_null() for c in placement.RICH).alias("rich")
+
+    def frame(feats: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+        return clusters.of(evidence.without_shared(feats, shared).select(*columns, rich))
+
+    def candidates(lone: pl.DataFrame, joins: tuple[placement.Join, ...]) -> pl.DataFrame:
+        hits = _probe(con, index, lone, keyindex.candidate_probes(joins))
+        return frame(stored.get(hits), _NAMES).filter(pl.col("rich") | (pl.col("size") > 1))
+
+    # Placement's steps leave temp tables (s, c1, s2, c2, c) in the run's connection.
+    frames = {"_s": frame(placeable, placement.COLUMNS),
+              "x1": candidates(placeable, placement.EXACT_JOINS)}
+    for name, df in frames.items():
+        con.register(name, df)
+    con.execute(f"create or replace temp table s as select * from _s s where size = 1 "
+                f"and {placement.LONE_SQL}")
+    placement.exact_candidates(con, "s", "x1")
+    without_exact = placeable.join(con.sql("select uid from c1").pl(), on="uid", how="anti")
+    frames["x2"] = candidates(without_exact, placement.CLOSE_JOINS)
+    con.register("x2", frames["x2"])
+    placement.close_candidates(con, "s", "x2")
+    members = clusters.members(placement.unique_candidates(con))
+    frames["v"] = pl.concat([
+        frames["_s"],
+        frame(stored.get(members.filter(~members.is_in(placeable["uid"].implode()))),
+              placement.COLUMNS)])
+    con.register("v", frames["v"])
+    placed = placement.agreeing(con, "v")
+    for name in frames:
         con.unregister(name)
     if not cannot.is_empty():
-        placed = placement._respect(placed, sizes.select("uid", "cluster"), cannot)
+        placed = placement._respect(placed, clusters.frame, cannot)
     return placed
 
 
-def _final_scope(prev: pl.DataFrame, base_now: pl.DataFrame, placed_all: pl.DataFrame,
-                 region: pl.Series, lone_scope: pl.Series, removed: pl.Series,
-                 placed_new: pl.DataFrame) -> pl.Series:
-    """Records whose final cluster may change; closed under the links that form clusters."""
-    prev_placed = prev.filter(pl.col("uid").is_in(lone_scope.implode())).select("placed_into")
-    labels = pl.concat([
-        base_now.filter(pl.col("uid").is_in(region.implode()))["cluster"],
-        prev.filter(pl.col("uid").is_in(pl.concat([region, removed]).implode()))["base"],
-        placed_new["target"], prev_placed["placed_into"].drop_nulls(),
-        base_now.filter(pl.col("uid").is_in(lone_scope.implode()))["cluster"],
-    ]).unique().implode()
-    first = pl.concat([
-        base_now.filter(pl.col("cluster").is_in(labels))["uid"],
-        placed_all.filter(pl.col("target").is_in(labels))["uid"],
-        region, lone_scope.filter(lone_scope.is_in(base_now["uid"].implode())),
-    ]).unique()
-    finals = prev.filter(pl.col("uid").is_in(pl.concat([first, removed]).implode()))["cluster"]
-    same_final = prev.filter(pl.col("cluster").is_in(finals.implode()))["uid"]
-    scope = pl.concat([first, same_final]).unique()
-    return scope.filter(~scope.is_in(removed.implode()))
+def _differing(rows: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` that are not already stored exactly so (nulls compare equal)."""
+    return rows.join(stored.select(rows.columns).cast(dict(rows.schema)), on=rows.columns,
+                     how="anti", nulls_equal=True)
 
 
-def _update_graph(con: duckdb.DuckDBPyConnection, current: pl.DataFrame, removed: pl.Series,
-                  ts: dt.datetime) -> bool:
-    """Close and open graph rows for records whose customer changed; update probabilities."""
-    uids = pl.concat([current["uid"], removed])
-    open_rows = _df(con, """select * from graph where valid_to is null
-                            and uid in (select uid from _u)""", _u=_uids(uids))
-    updated, changed = graph_mod.update(open_rows.drop("uid").cast(graph_mod.GRAPH_SCHEMA),
+def _update_graph(con: duckdb.DuckDBPyConnection, open_rows: pl.DataFrame,
+                  current: pl.DataFrame, ts: dt.datetime) -> bool:
+    """Close and open graph rows for records whose customer changed; update probabilities.
+    ``open_rows``: the current graph rows of the scope and of removed records. Rows that
+    stay as they were are not rewritten."""
+    updated, changed = graph_mod.update(open_rows.drop("uid"),
                                         current.select(*KEY, "customer_id", "match_probability"), ts)
     if changed:
         updated = updated.join(pl.concat([current.select("uid", *KEY),
                                           open_rows.select("uid", *KEY)]).unique("uid"), on=KEY)
-        con.register("_u", _uids(uids))
+        updated = updated.select(*_GRAPH_ROW).cast(_GRAPH_ROW)
+        closed = _differing(open_rows, updated)["uid"]
+        con.register("_u", _uids(closed))
         con.execute("delete from graph where valid_to is null and uid in (select uid from _u)")
         con.unregister("_u")
-        state_mod.replace_rows(con, "graph", updated.select("uid", *graph_mod.GRAPH_SCHEMA),
+        state_mod.replace_rows(con, "graph", _differing(updated, open_rows),
                                drop_uids=pl.Series("uid", [], pl.Int64))
     return changed

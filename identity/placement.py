@@ -21,6 +21,8 @@ an incremental run gives what a full run gives.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import polars as pl
 
@@ -31,7 +33,6 @@ RICH = ("email", "phone", "dob", "street", "postcode", "national_id")
 # Tier 1: the same name (in any script, or swapped). Tier 2: a nickname, one typo, an
 # initial. An exact candidate beats fuzzy ones: a lone record is placed on the best tier
 # that has any candidate, and only if that tier has one.
-_EXACT_JOINS = ("s.nk = x.nk", "s.nk_swapped = x.nk", "s.name_hanzi = x.name_hanzi")
 _EXACT = """(
     s.name_hanzi = x.name_hanzi
     or (s.first_name = x.first_name and s.last_name = x.last_name
@@ -41,22 +42,60 @@ _EXACT = """(
 # Tier 2: each join key already implies part of the match; the condition checks the rest.
 _DL1 = ("{a} <> {b} and abs(length({a}) - length({b})) <= 1 "
         "and damerau_levenshtein({a}, {b}) <= 1")
-_CLOSE = [
+
+
+@dataclass(frozen=True)
+class Join:
+    """A lone record ``s`` meets candidate ``x`` where ``s_key = x.<x_key>`` and ``s_where``
+    holds; ``check`` decides the pair. Declared as data so that incremental runs can index
+    both sides (identity/keyindex.py) and ask only about records that meet."""
+
+    s_key: str           # SQL over s (and f.form: each nickname form of s's first name)
+    x_key: str           # the column of x it equals
+    s_where: str = "true"
+    check: str = "true"
+    # A column whose lengths differ by at most one in every pair ``check`` accepts: the key
+    # index stores its length with the key, so look-ups bring fewer pairs to check.
+    near: str | None = None
+
+    @property
+    def forms(self) -> bool:
+        return "f.form" in self.s_key
+
+    @property
+    def sql(self) -> list[str]:
+        """Join conditions whose union is this join: with ``near``, one per length
+        difference, so each is an equi-join on the key and the length (typo keys are
+        coarse, and most pairs they join differ in length by more than one)."""
+        where = "" if self.s_where == "true" else f" and {self.s_where}"
+        on = f"{self.s_key} = x.{self.x_key}"
+        if self.near is None:
+            return [on + where]
+        return [f"{on} and length(s.{self.near}) + ({d}) = length(x.{self.near}){where}"
+                for d in (-1, 0, 1)]
+
+
+EXACT_JOINS = (Join("s.nk", "nk", check=_EXACT), Join("s.nk_swapped", "nk", check=_EXACT),
+                Join("s.name_hanzi", "name_hanzi", check=_EXACT))
+CLOSE_JOINS = (
     # nickname: the record's first name stands for the candidate's (Bob -> Robert)
-    ("f.form || '|' || s.last_name = x.fk", "true"),
+    Join("f.form || '|' || s.last_name", "fk"),
     # swapped, with a nickname in the part that moved
-    ("s.last_name || '|' || f.form = x.nk", "true"),
+    Join("s.last_name || '|' || f.form", "nk"),
     # one typo in the first name (same surname, same first and last letter); not for names
     # written in characters: 柳谭 is not a typo of 柳帆, though liutan is one edit from liufan
-    ("s.typo_first = x.typo_first and length(s.first_name) >= 4 and s.name_hanzi is null",
-     _DL1.format(a="s.first_name", b="x.first_name")),
+    Join("s.typo_first", "typo_first", "length(s.first_name) >= 4 and s.name_hanzi is null",
+         _DL1.format(a="s.first_name", b="x.first_name"), near="first_name"),
     # one typo in the surname
-    ("s.typo_last = x.typo_last and length(s.last_name) >= 4 and s.name_hanzi is null",
-     _DL1.format(a="s.last_name", b="x.last_name")),
+    Join("s.typo_last", "typo_last", "length(s.last_name) >= 4 and s.name_hanzi is null",
+         _DL1.format(a="s.last_name", b="x.last_name"), near="last_name"),
     # an initial for the surname ("Gloria H.") or the first name ("J. Smith")
-    ("s.initial_last = x.initial_last and length(s.last_name) = 1", "true"),
-    ("s.initial_first = x.initial_first and length(s.first_name) = 1", "true"),
-]
+    Join("s.initial_last", "initial_last", "length(s.last_name) = 1"),
+    Join("s.initial_first", "initial_first", "length(s.first_name) = 1"),
+)
+JOINS = EXACT_JOINS + CLOSE_JOINS
+# Who can be placed at all (place_on's ``s``); an index of lone records needs only these.
+LONE_SQL = "s.first_name is not null and (s.last_name is not null or s.name_hanzi is not null)"
 
 
 COLUMNS = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi", "email",
@@ -88,24 +127,47 @@ def place_on(con: duckdb.DuckDBPyConnection, view: str, lone: str | None) -> pl.
     ``view`` has COLUMNS plus cluster, size and rich (computed after merge protection).
     """
     only = f"and uid in (select uid from {lone})" if lone else ""
-    con.execute(f"""create or replace temp table s as select * from {view} where size = 1
-                    and first_name is not null and (last_name is not null or name_hanzi is not null)
-                    {only}""")
+    con.execute(f"""create or replace temp table s as select * from {view} s where size = 1
+                    and {LONE_SQL} {only}""")
     con.execute(f"create or replace temp table x as select * from {view} where rich or size > 1")
     # Tier 1 first; tier 2 only for records with no exact candidate (most have one).
-    con.execute(f"""create or replace temp table c1 as
-        {_candidates([(j, _EXACT) for j in _EXACT_JOINS], "s")}""")
-    con.execute("create or replace temp table s2 as select * from s where uid not in (select uid from c1)")
-    con.execute(f"create or replace temp table c2 as {_candidates(_CLOSE, 's2')}")
-    # Unique first (every name-compatible customer counts, even one that disagrees: a common
-    # name stays ambiguous), then the one candidate must not disagree.
-    return con.sql(f"""
-        with all_c as (select * from c1 union all select * from c2),
-        c as (select uid, min(target) as target from all_c group by uid
-              having count(distinct target) = 1),
-        agreeing as ({_AGREEING.format(view=view)})
-        select uid, target from agreeing order by uid
-    """).pl()
+    exact_candidates(con, "s", "x")
+    close_candidates(con, "s", "x")
+    unique_candidates(con)
+    return agreeing(con, view)
+
+
+# The steps of place_on, for callers that bring candidates tier by tier (an increment
+# looks up only what each tier needs). Each step leaves a table for the next.
+
+def exact_candidates(con: duckdb.DuckDBPyConnection, s: str, x: str) -> None:
+    """Table ``c1`` (uid, target): lone records of ``s`` and customers of ``x`` (records
+    that are rich or in a customer of several) with the same name."""
+    con.execute(f"create or replace temp table c1 as {_candidates(EXACT_JOINS, s, x)}")
+
+
+def close_candidates(con: duckdb.DuckDBPyConnection, s: str, x: str) -> None:
+    """Tables ``s2`` (lone records without an exact candidate) and ``c2`` (their close ones)."""
+    con.execute(f"create or replace temp table s2 as select * from {s} "
+                "where uid not in (select uid from c1)")
+    con.execute(f"create or replace temp table c2 as {_candidates(CLOSE_JOINS, 's2', x)}")
+
+
+def unique_candidates(con: duckdb.DuckDBPyConnection) -> pl.Series:
+    """Table ``c``: records whose candidates are one customer; returns those customers.
+
+    Every name-compatible customer counts, even one that disagrees: a common name stays
+    ambiguous. Whether the one candidate agrees is decided next (``agreeing``)."""
+    con.execute("""create or replace temp table c as
+        select uid, min(target) as target from (select * from c1 union all select * from c2)
+        group by uid having count(distinct target) = 1""")
+    return con.sql("select distinct target from c").pl()["target"]
+
+
+def agreeing(con: duckdb.DuckDBPyConnection, view: str) -> pl.DataFrame:
+    """Placements of ``c`` whose customer does not disagree; ``view`` holds the lone records
+    and every member of their candidate customers."""
+    return con.sql(f"select uid, target from ({_AGREEING.format(view=view)}) order by uid").pl()
 
 
 def join(assignment: pl.DataFrame, placed: pl.DataFrame) -> pl.DataFrame:
@@ -148,18 +210,13 @@ _AGREEING = """
 """
 
 
-def all_joins() -> list[tuple[str, str]]:
-    """Every join a placement candidate can come through, with its condition."""
-    return [(j, _EXACT) for j in _EXACT_JOINS] + _CLOSE
-
-
-def _candidates(joins: list[tuple[str, str]], lone: str) -> str:
+def _candidates(joins: tuple[Join, ...], lone: str, x: str) -> str:
     """(uid, target): each lone record and the customers of records compatible by name."""
     forms = "cross join unnest(s.first_name_forms) as f(form)"
     parts = [f"""
         select s.uid, x.cluster as target
-        from {lone} s {forms if "f.form" in j else ""} join x on {j}
-        where s.uid <> x.uid and {condition}""" for j, condition in joins]
+        from {lone} s {forms if j.forms else ""} join {x} x on {on}
+        where s.uid <> x.uid and {j.check}""" for j in joins for on in j.sql]
     return f"select distinct uid, target from ({' union all '.join(parts)})"
 
 

@@ -20,11 +20,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 
 from identity import cluster as cluster_mod
-from identity import evidence, features, placement, predict, stable_ids
+from identity import evidence, features, keyindex, placement, predict, stable_ids
 from identity import graph as graph_mod
 from identity import state as state_mod
 from identity.canonical import CANONICAL_COLUMNS
@@ -33,6 +34,9 @@ from identity.settings import IdentityConfig
 from identity.state import State
 
 FEATURES_VERSION = "3"
+# Layout of the state folder (tables, their columns, the key index). A state written in
+# another layout gets a full run, which rewrites it.
+STATE_VERSION = "2"
 ID_CHANGE_EVENTS = ("merged", "split", "moved")
 KEY = ["source", "source_record_id"]
 
@@ -101,14 +105,15 @@ class Clock:
 
 
 def with_row_hash(canonical: pl.DataFrame) -> pl.DataFrame:
-    """Canonical columns plus a digest of each record's values (what decides "changed").
+    """Canonical columns plus a digest of each record's values (what decides "changed")
+    and of its key (what an increment matches stored records by: integers, not strings).
 
     Polars' row hash is fast but only stable within one Polars version, so the version is
     part of the settings key: after an upgrade the next run is a full one.
     """
     canon = canonical.select(CANONICAL_COLUMNS)
-    return canon.with_columns(canon.hash_rows(seed=7)
-                              .alias("row_hash"))
+    return canon.with_columns(canon.hash_rows(seed=7).alias("row_hash"),
+                              canon.select(KEY).hash_rows(seed=11).alias("key_hash"))
 
 
 def input_digest(canon: pl.DataFrame) -> str:
@@ -120,7 +125,9 @@ def input_digest(canon: pl.DataFrame) -> str:
 
 def settings_key(model: Model | None, config: IdentityConfig) -> str:
     version = model.version if model is not None else "untrained"
-    return f"{version}|{config.fingerprint()}|{FEATURES_VERSION}|polars {pl.__version__}"
+    # DuckDB's hash() keys the index (identity/keyindex.py): a new version rebuilds it.
+    return (f"{version}|{config.fingerprint()}|{FEATURES_VERSION}|state {STATE_VERSION}"
+            f"|polars {pl.__version__}|duckdb {duckdb.__version__}")
 
 
 def run(canonical: pl.DataFrame, state_dir: Path, model: Model | None, config: IdentityConfig,
@@ -189,28 +196,53 @@ def _full(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: Ide
     history = pl.concat([prev.changes, changes]) if prev is not None else changes
     clock.lap("stable_ids")
 
+    index = keyindex.Index(state_dir, prev.meta if prev is not None else None)
+    rules = keyindex.model_rules(model.settings)
+    index.replace(_index_entries(feats, base, rules), rules)
+    clock.lap("index")
+
     events = Counter(carried.events["event"].to_list())
     digest = input_digest(canon)
     unchanged = prev is not None and prev.meta.get("input_digest") == digest
     removed = prev.keys.join(keys, on="uid", how="anti").height if prev is not None else 0
-    meta = _meta(model, config, keys, run_id, ts, digest, "full", unchanged, events)
-    state_mod.write_all(state_dir, {
-        "keys": canon.select("uid", *KEY, "row_hash"),
-        "canonical": canon.select("uid", *[c for c in CANONICAL_COLUMNS if c not in KEY]),
-        "features": feats, "edges": edges, "assignment": assignment,
-        "customers": carried.customers, "shared": shared, "graph": graph, "changes": history,
-        "overrides": steward,
-    }, meta)
+    n_customers = assignment["customer_id"].n_unique()
+    meta = {**_meta(model, config, keys, run_id, ts, digest, "full", unchanged, events),
+            "customers": n_customers, "index": index.meta()}
+    try:
+        state_mod.write_all(state_dir, {
+            "keys": canon.select("uid", *KEY, "row_hash", "key_hash"),
+            "canonical": canon.select("uid", *[c for c in CANONICAL_COLUMNS if c not in KEY]),
+            "features": feats, "edges": edges, "assignment": assignment,
+            "customers": carried.customers, "shared": shared, "graph": graph, "changes": history,
+            "overrides": steward,
+        }, meta)
+    except BaseException:
+        index.forget_added()
+        raise
+    index.discard_unlisted()
     clock.lap("save_state")
     return RunResult(
         run_id=run_id, ts=ts, mode="full", records=keys.height,
         new=status.filter(pl.col("status") == "new").height,
         changed=status.filter(pl.col("status") == "changed").height, removed=removed,
         rescored=keys.height, pairs_scored=edges.height,
-        clusters=assignment["customer_id"].n_unique(), events=events, input_unchanged=unchanged,
+        clusters=n_customers, events=events, input_unchanged=unchanged,
         seconds=clock.seconds, assignment_=current.drop("uid"), changes=changes,
         graph_changed=graph_changed,
         shared=shared, state_dir=state_dir)
+
+
+def _index_entries(feats: pl.DataFrame, base: pl.DataFrame, rules: list[str]) -> np.ndarray:
+    """Key index of every record (identity/keyindex.py); lone ones also as placeable."""
+    keyindex.check_uids(feats["uid"])
+    lone = base.filter(pl.len().over("cluster") == 1).select("uid")
+    con = duckdb.connect()
+    try:
+        con.register("_features", feats)
+        con.register("_lone", lone)
+        return keyindex.build(con, "_features", "_lone", rules)
+    finally:
+        con.close()
 
 
 def _train(clean: pl.DataFrame, shared: pl.DataFrame, config: IdentityConfig,

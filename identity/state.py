@@ -3,9 +3,11 @@
 Every stage writes a table it can restart from (Splink's production pattern), and the
 next run diffs against them: a record whose canonical values hash the same keeps its
 features and its scored pairs. Tables are updated in place (delete + insert of the rows
-that changed), so an incremental run costs what changed, not what exists.
+that changed, and only of those: what a run writes, the file's checkpoint pays for
+again), so an incremental run costs what changed, not what exists.
 
-    keys        uid, source, source_record_id, row_hash
+    keys        uid, source, source_record_id, row_hash, key_hash (what an increment's diff
+                joins on: integers, not the keys)
     canonical   uid + the canonical columns (what explain shows)
     features    uid + matching features (before merge protection) + placement keys
     edges       scored pairs: uid_l < uid_r, match_weight, match_probability, other_weight
@@ -16,7 +18,10 @@ that changed), so an incremental run costs what changed, not what exists.
     graph       identity_graph with history
     changes     identity_changes, append-only
     overrides   steward rules as applied (rule, uid_l, uid_r)
-    meta        key -> JSON value
+    meta        key -> JSON value (also the customer count and the key index's segments)
+
+Beside the file, ``index/`` holds the key index of identity/keyindex.py (which records
+share a blocking key, an identifier or a name with given ones).
 
 The state holds personal data (names, emails), so it lives under the hub's data root where
 erasure reaches it; ``compact`` rewrites the file so that deleted rows leave no trace.
@@ -108,7 +113,10 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame,
 
 
 def compact(folder: Path) -> None:
-    """Rewrite the state file: deleted rows (an erased person's, say) are physically gone."""
+    """Rewrite the state file: deleted rows (an erased person's, say) are physically gone,
+    from the key index too (it keeps entries of records that left until rebuilt)."""
+    from identity import keyindex
+
     src = folder / FILE
     if not src.exists():
         return
@@ -119,7 +127,13 @@ def compact(folder: Path) -> None:
     src.unlink()
     with duckdb.connect(str(src)) as con:
         con.execute(f"import database '{tmp}'")
+        meta = get_meta(con)
+        index = keyindex.Index(folder, meta)
+        if index.segments:
+            keyindex.rebuild(con, index, index.rules)
+            set_meta(con, {"index": index.meta()})
     shutil.rmtree(tmp, ignore_errors=True)
+    index.discard_unlisted()
 
 
 class State:
