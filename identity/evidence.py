@@ -57,8 +57,8 @@ def name_conflict_sql(a: str, b: str) -> str:
     # written surname-last, then split) are one name.
     regrouped = f"({_letters(a)} = {_letters(b)})"
     # A Chinese given name shown alone (建军 split as 建 + 军) is the other's first name.
-    given_alone = (f"({a}.last_name || {a}.first_name in ({b}.first_name, {b}.last_name || {b}.first_name)"
-                   f" or {b}.last_name || {b}.first_name in ({a}.first_name, {a}.last_name || {a}.first_name))")
+    given_alone = (f"({a}.last_name || {a}.first_name = {b}.first_name"
+                   f" or {b}.last_name || {b}.first_name = {a}.first_name)")
     return f"""(
         {a}.first_name is not null and {b}.first_name is not null
         and not {straight} and not coalesce({swapped_ab}, false)
@@ -98,13 +98,14 @@ def find_shared(features: pl.DataFrame, config: IdentityConfig) -> pl.DataFrame:
             select ids.* from ids join sizes using (kind, value)
             where n_records between 2 and {limit}
         ),
-        raw_conflicts as (
+        pairs as (
             select a.kind, a.value, a.uid as uid_a, b.uid as uid_b,
-                   coalesce({dob_conflict_sql("a", "b")}, false) as by_dob
+                   coalesce({dob_conflict_sql("a", "b")}, false) as by_dob,
+                   coalesce({name_conflict_sql("a", "b")}, false) as by_name
             from grouped a join grouped b
               on a.kind = b.kind and a.value = b.value and a.uid < b.uid
-            where {name_conflict_sql("a", "b")} or {dob_conflict_sql("a", "b")}
         ),
+        raw_conflicts as (select * from pairs where by_dob or by_name),
         -- Two typos of one name ("Mry", "Maly") conflict with each other but not with the
         -- "Mary" beside them: a third record (a name, not an initial, which would bridge
         -- John and Jane) agreeing with both explains a name conflict. Birth dates are not

@@ -36,9 +36,11 @@ def _surname_in(tokens: list[str], first_keys: list[str]) -> str | None:
             other = tokens[1 - tokens.index(key)]
             return other if len(other) >= _MIN_SURNAME else None
         for token in tokens:
-            if token != key and token.startswith(key) and len(token) - len(key) >= _MIN_SURNAME:
+            if len(token) - len(key) < _MIN_SURNAME:
+                continue
+            if token.startswith(key):
                 return token[len(key):]
-            if token != key and token.endswith(key) and len(token) - len(key) >= _MIN_SURNAME:
+            if token.endswith(key):
                 return token[: -len(key)]
     return None
 
@@ -58,11 +60,13 @@ def name_from_handle(display_name: str | None, handle: str | None) -> str | None
     if not tokens:
         return None
     if standardise.has_cjk(name):
-        # A Chinese display name without a space is a given name only when the handle
-        # spells it with a surname beside it; 陈东欣 already carries its surname.
+        if " " in name:
+            return None
+        # A Chinese display name is a given name only when the handle spells it with a
+        # surname beside it; 陈东欣 already carries its surname.
         given = latin_key(name)
         surname = _surname_in(tokens, [given] if given else [])
-        return f"{name}|{surname.title()}" if surname and " " not in name else None
+        return f"{name}|{surname.title()}" if surname else None
     words = [w.strip(".") for w in name.split() if w.strip(".")]
     if len(words) == 1:
         shown, initial = words[0], None
