@@ -4,7 +4,8 @@ Names become Latin keys (German umlauts transliterated, accents dropped, Chinese
 characters turned into toneless pinyin), so 王伟, "Wang Wei" and "WANG Wei" share keys,
 while ``name_hanzi`` keeps the characters so that an exact match in characters still
 counts for more than a pinyin match (homophones share pinyin). A full name alone is
-split into first and last name ("Last, First", "LAST First", "First Last", 张建军).
+split into first and last name ("Last, First", "LAST First", "First Last", 张建军),
+keeping two-word given names whole (``config/compound_given_names.yaml``).
 Nicknames map to their formal names through ``config/nicknames.yaml``.
 
 Everything is vectorised in Polars except what needs a dictionary or pypinyin, which
@@ -87,7 +88,29 @@ def split_full_name(full: str | None) -> tuple[str | None, str | None]:
         # "GREIN GROTH Francisco": the capitalised run is the surname, however many words.
         caps = next(i for i, t in enumerate(tokens) if not t.isupper())
         return tokens[caps], " ".join(tokens[:caps])
-    return tokens[0], tokens[-1]
+    particle = next((i for i, t in enumerate(tokens[1:-1], 1) if t.islower()), None)
+    if particle is not None and tokens[0][:1].isupper():
+        # "Ryan de la Torre", "Ada van der Dussen": a lower-case word starts the surname.
+        return " ".join(tokens[:particle]), " ".join(tokens[particle:])
+    return _compound_split(tokens) or (tokens[0], tokens[-1])
+
+
+@cache
+def compound_given_names() -> frozenset[str]:
+    """Latin keys of two-word given names ("juancarlos", "hanspeter")."""
+    table = yaml.safe_load((CONFIG_DIR / "compound_given_names.yaml").read_text())
+    return frozenset(k for names in table.values() for n in names if (k := latin_key(n)))
+
+
+def _compound_split(tokens: list[str]) -> tuple[str, str] | None:
+    """(given, surname) when a two-word given name leads or, swapped, trails."""
+    if len(tokens) < 3:
+        return None
+    if latin_key(" ".join(tokens[:2])) in compound_given_names():
+        return " ".join(tokens[:2]), " ".join(tokens[2:])
+    if latin_key(" ".join(tokens[-2:])) in compound_given_names():
+        return " ".join(tokens[-2:]), " ".join(tokens[:-2])
+    return None
 
 
 def _forms(first: str | None) -> list[str] | None:

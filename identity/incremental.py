@@ -192,7 +192,8 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
     # Placement candidates may be new or changed records: the index knows them from now on.
     index.stage(new_entries.result())
     placed_new = _place(con, index, stored, clusters, lone_scope, placeable, shared.table,
-                        steward.filter(pl.col("rule") == "cannot_link"))
+                        steward.filter(pl.col("rule") == "cannot_link"),
+                        clusters.carried(region["uid"], lone_scope, removed))
     clock.lap("cluster")
 
     # 6. Final clusters and IDs, only where something changed.
@@ -592,6 +593,20 @@ class _Clusters:
         return pl.Series("uid", np.flatnonzero(self._member_of(clusters.to_numpy(), self.base)),
                          dtype=pl.Int64)
 
+    def _carried(self, in_region: np.ndarray, in_lone: np.ndarray,
+                 in_removed: np.ndarray) -> np.ndarray:
+        """Previous placement targets that stand: of records neither re-placed, re-clustered
+        nor removed (-1 for the rest)."""
+        return np.where((self.prev_placed >= 0) & ~in_lone & ~in_region & ~in_removed,
+                        self.prev_placed, -1)
+
+    def carried(self, region: pl.Series, lone_scope: pl.Series, removed: pl.Series) -> pl.DataFrame:
+        """(uid, target) of the placements that carry over from the previous run."""
+        target = self._carried(self._mask(region), self._mask(lone_scope), self._mask(removed))
+        uid = np.flatnonzero(target >= 0)
+        return pl.DataFrame({"uid": uid, "target": target[uid]},
+                            schema={"uid": pl.Int64, "target": pl.Int64})
+
     def final_scope(self, region: pl.Series, lone_scope: pl.Series, removed: pl.Series,
                     placed: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
         """Records whose final cluster may change, closed under the links that form final
@@ -599,8 +614,7 @@ class _Clusters:
 
         Placements of records not re-placed (``placed``: the new ones) carry over."""
         in_region, in_lone, in_removed = self._mask(region), self._mask(lone_scope), self._mask(removed)
-        target = np.where((self.prev_placed >= 0) & ~in_lone & ~in_region & ~in_removed,
-                          self.prev_placed, -1)
+        target = self._carried(in_region, in_lone, in_removed)
         target[placed["uid"].to_numpy()] = placed["target"].to_numpy()
         labels = np.concatenate([
             self.base[in_region], self.prev_base[in_region | in_removed], placed["target"].to_numpy(),
@@ -621,11 +635,11 @@ class _Clusters:
 
 def _place(con: duckdb.DuckDBPyConnection, index: keyindex.Index, stored: _Features,
            clusters: _Clusters, scope: pl.Series, placeable: pl.DataFrame,
-           shared: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
+           shared: pl.DataFrame, cannot: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFrame:
     """Placements for the lone records in ``scope`` (``placeable``: their features), decided
     as placement.place_on decides them, on just the records that can matter: candidates
     the index finds for each tier, then every member of a customer that is some record's
-    only candidate."""
+    only candidate. ``carried``: placements that stand from the previous run."""
     rich = pl.any_horizontal(pl.col(c).is_not_null() for c in placement.RICH).alias("rich")
 
     def frame(feats: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
@@ -654,6 +668,8 @@ def _place(con: duckdb.DuckDBPyConnection, index: keyindex.Index, stored: _Featu
               placement.COLUMNS)])
     con.register("v", frames["v"])
     placed = placement.agreeing(con, "v")
+    # Bare records whose candidates this run's or standing placements join.
+    placed = pl.concat([placed, placement.through_placed(con, pl.concat([placed, carried]))])
     for name in frames:
         con.unregister(name)
     if not cannot.is_empty():

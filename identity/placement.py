@@ -134,7 +134,8 @@ def place_on(con: duckdb.DuckDBPyConnection, view: str, lone: str | None) -> pl.
     exact_candidates(con, "s", "x")
     close_candidates(con, "s", "x")
     unique_candidates(con)
-    return agreeing(con, view)
+    placed = agreeing(con, view)
+    return pl.concat([placed, through_placed(con, placed)])
 
 
 # The steps of place_on, for callers that bring candidates tier by tier (an increment
@@ -168,6 +169,33 @@ def agreeing(con: duckdb.DuckDBPyConnection, view: str) -> pl.DataFrame:
     """Placements of ``c`` whose customer does not disagree; ``view`` holds the lone records
     and every member of their candidate customers."""
     return con.sql(f"select uid, target from ({_AGREEING.format(view=view)}) order by uid").pl()
+
+
+def through_placed(con: duckdb.DuckDBPyConnection, links: pl.DataFrame) -> pl.DataFrame:
+    """(uid, target) for bare lone records left ambiguous only by lone records that are
+    themselves placed together: an ERP customer and a company-contact record of one
+    "Alexa Miller" (private and work email) are two candidates for her bare profile until
+    placement joins them. ``links`` (uid, target) are the placements of lone records;
+    candidates are joined along those that touch them. Bare records have nothing that
+    could disagree, so no agreement check follows."""
+    amb = con.sql("""
+        select c.uid, c.target from (select * from c1 union all select * from c2) c
+        join s on s.uid = c.uid
+        where not s.rich and c.uid not in (select uid from c)""").pl()
+    empty = pl.DataFrame(schema={"uid": pl.Int64, "target": pl.Int64})
+    if amb.is_empty() or links.is_empty():
+        return empty
+    targets = amb["target"].unique().implode()
+    near = links.filter(pl.col("uid").is_in(targets) | pl.col("target").is_in(targets))
+    nodes = pl.concat([amb["target"], near["uid"], near["target"]]).unique().sort()
+    from identity.cluster import components
+
+    comp = pl.DataFrame({"target": nodes, "root": components(
+        nodes.to_numpy(), near.select(pl.col("uid").alias("uid_l"), pl.col("target").alias("uid_r")))})
+    one = amb.join(comp, on="target").group_by("uid").agg(
+        pl.col("root").n_unique().alias("n"), pl.col("target").min())
+    return one.filter(pl.col("n") == 1).select(pl.col("uid").cast(pl.Int64),
+                                               pl.col("target").cast(pl.Int64)).sort("uid")
 
 
 def join(assignment: pl.DataFrame, placed: pl.DataFrame) -> pl.DataFrame:

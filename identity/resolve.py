@@ -33,7 +33,9 @@ from identity.model import Model
 from identity.settings import IdentityConfig
 from identity.state import State
 
-FEATURES_VERSION = "3"
+# Bumped when features or placement decide differently, so the next run is a full one
+# (4: two-word given names, surname particles, placement through placed records).
+FEATURES_VERSION = "4"
 # Layout of the state folder (tables, their columns, the key index). A state written in
 # another layout gets a full run, which rewrites it.
 STATE_VERSION = "2"

@@ -49,6 +49,12 @@ def test_emails_phones_countries_and_national_ids() -> None:
     ("张建军", "建军", "张"),
     ("欧阳娜娜", "娜娜", "欧阳"),
     ("Cher", "Cher", None),
+    ("John Michael Smith", "John", "Smith"),          # a middle name is dropped
+    ("Juan Carlos Griego", "Juan Carlos", "Griego"),  # a two-word given name is not
+    ("Castro Ana María", "Ana María", "Castro"),
+    ("Hans Peter Müller", "Hans Peter", "Müller"),
+    ("Ryan de la Torre", "Ryan", "de la Torre"),      # particles begin the surname
+    ("Ada van der Dussen", "Ada", "van der Dussen"),
 ])
 def test_full_names_split(full: str, first: str, last: str | None) -> None:
     assert features.split_full_name(full) == (first, last)

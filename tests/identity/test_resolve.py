@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import canonical, evaluate, features, resolve
+from identity import canonical, evaluate, features, placement, resolve
 from identity import graph as graph_mod
 from identity.model import Model
 from identity.settings import IdentityConfig
@@ -212,3 +212,30 @@ def test_full_rerun_over_existing_state_keeps_ids(world, model, config, state_di
     third = _run(world[0], state_dir, model, config)  # and incremental runs continue from it
     assert third.mode == "incremental" and third.events == {}
     assert again.state.changes.height == world[0].height  # the log still holds run one
+
+
+def _placed_together(records: pl.DataFrame) -> list[int]:
+    """Cluster of each record when every record starts alone and placement runs."""
+    feats = features.build(canonical.to_canonical(records)[0])
+    alone = feats.select("uid", pl.col("uid").alias("cluster"))
+    final, _ = placement.place(feats, alone)
+    return final.sort("uid")["cluster"].to_list()
+
+
+def test_bare_profile_joins_the_customer_placement_assembles() -> None:
+    # Her ERP record and her company-contact record (private vs work email) are joined only
+    # by placement; until then they looked like two candidates for her bare profile.
+    alexa = frame(
+        person("erp", "a1", first_name="Alexa", last_name="Quimby", birth_date="1985-08-03",
+               email="alexa.quimby@example.com", phone="+14053296478"),
+        person("erp_contacts", "a2", first_name="Alexa", last_name="Quimby",
+               email="alexa.quimby@quimby-tools.example", company="Quimby Tools"),
+        person("social", "x:the_alexa690", full_name="Alexa Quimby"),
+    )
+    assert len(set(_placed_together(alexa))) == 1
+    # A second Alexa Quimby, born another year, makes the profile ambiguous again.
+    namesake = pl.concat([alexa, frame(person("crm", "c9", first_name="Alexa",
+                                              last_name="Quimby", birth_date="1990-02-11",
+                                              phone="+14055550123"))])
+    clusters = _placed_together(namesake)
+    assert clusters[2] == 2 and clusters.count(2) == 1
