@@ -25,6 +25,7 @@ from identity import standardise
 CANONICAL_COLUMNS = (
     "source", "source_record_id", "first_name", "last_name", "full_name", "birth_date",
     "email", "phone", "street", "city", "postcode", "country", "national_id", "company",
+    "social_handle",
 )
 REQUIRED = ("source", "source_record_id")
 DEFAULT_DUCKDB_TABLE = "intermediate.int_person_records"
@@ -34,7 +35,8 @@ ALIASES = {
     "surname": "last_name", "family_name": "last_name", "given_name": "first_name",
     "forename": "first_name", "name": "full_name", "zip": "postcode", "zip_code": "postcode",
     "postal_code": "postcode", "mobile": "phone", "phone_number": "phone", "e_mail": "email",
-    "id": "source_record_id", "record_id": "source_record_id",
+    "id": "source_record_id", "record_id": "source_record_id", "social_profile": "social_handle",
+    "social_login": "social_handle",
 }
 COUNTRY_NAMES = {
     "GERMANY": "DE", "DEUTSCHLAND": "DE", "CHINA": "CN", "中国": "CN", "USA": "US",
@@ -43,6 +45,7 @@ COUNTRY_NAMES = {
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d")
 _EMAIL_OK = r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$"
 _E164_OK = r"^\+[1-9][0-9]{6,14}$"
+_HANDLE_OK = r"^[a-z0-9_]+:[^\s:]+$"
 
 
 class CanonicalInputError(ValueError):
@@ -182,9 +185,16 @@ def _standardise(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
     bad_nid = df.select((pl.col("national_id").is_not_null()
                          & ~nid.str.contains(r"^[0-9A-Z]{4,24}$")).sum()).item()
     report.warn("national_id: invalid values set to null", bad_nid)
+    # "platform:handle", as the social source names its profiles; handles are case-blind.
+    handle = pl.col("social_handle").str.to_lowercase().str.replace_all(r"\s+", "")
+    bad_handle = df.select((pl.col("social_handle").is_not_null()
+                            & ~handle.str.contains(_HANDLE_OK)).sum()).item()
+    report.warn("social_handle: not platform:handle, set to null", bad_handle)
     return df.with_columns(
         pl.when(nid.str.contains(r"^[0-9A-Z]{4,24}$")).then(nid).otherwise(None)
-        .alias("national_id"))
+        .alias("national_id"),
+        pl.when(handle.str.contains(_HANDLE_OK)).then(handle).otherwise(None)
+        .alias("social_handle"))
 
 
 def _dates(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:

@@ -27,9 +27,10 @@ import polars as pl
 
 from identity.settings import IdentityConfig
 
-IDENTIFIERS = ("email", "phone", "national_id")
+IDENTIFIERS = ("email", "phone", "national_id", "social_handle")
 # Columns derived from an identifier are removed with it.
-DERIVED = {"email": ("email_local",), "phone": ("phone_last8",), "national_id": ()}
+DERIVED = {"email": ("email_local",), "phone": ("phone_last8",), "national_id": (),
+           "social_handle": ()}
 OVERRIDE_COLUMNS = ("rule", "source_l", "source_record_id_l", "source_r", "source_record_id_r")
 RULES = ("must_link", "cannot_link")
 

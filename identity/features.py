@@ -29,7 +29,7 @@ CONFIG_DIR = Path(__file__).parent / "config"
 MATCH_COLUMNS = (
     "uid", "first_name", "last_name", "first_name_key", "first_name_forms", "name_hanzi",
     "name_chars", "full_name", "dob", "email", "email_local", "email_work", "phone", "phone_last8",
-    "street", "postcode", "city", "national_id", "company",
+    "street", "postcode", "city", "national_id", "company", "social_handle",
 )
 _GERMAN = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
 _COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容",
@@ -215,6 +215,7 @@ def build(canonical: pl.DataFrame, uids: pl.Series | None = None) -> pl.DataFram
         _fold("city").str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().alias("city"),
         "national_id",
         pl.when(company == "").then(None).otherwise(company).alias("company"),
+        "social_handle",
     ).with_columns(placement_keys()).sort("uid")
 
 

@@ -220,7 +220,21 @@ COMPANY = {
     ],
 }
 
-COMPARISONS = (NAME, DOB, EMAIL, PHONE, ADDRESS, NATIONAL_ID, COMPANY)
+SOCIAL = {
+    "output_column_name": "social_handle",
+    "comparison_description": "a social profile the source linked (service-desk attach, "
+                              "social login) or is",
+    "comparison_levels": [
+        # Different handles say nothing: one person has profiles on several platforms, and
+        # a CRM contact records one of them.
+        _null("social_handle_l is null or social_handle_r is null "
+              "or social_handle_l <> social_handle_r"),
+        _level("social_handle_l = social_handle_r", "same social profile"),
+        ELSE,
+    ],
+}
+
+COMPARISONS = (NAME, DOB, EMAIL, PHONE, ADDRESS, NATIONAL_ID, COMPANY, SOCIAL)
 
 # Candidate pairs: each rule is cheap (an equi-join) and together they find every pair a
 # person would consider, including records with typos in one field.
@@ -228,6 +242,7 @@ BLOCKING_RULES: tuple[tuple[str, ...] | str, ...] = (
     ("email",),
     ("phone",),
     ("national_id",),
+    ("social_handle",),
     ("first_name_key", "last_name"),
     "l.first_name = r.last_name and l.last_name = r.first_name",
     ("name_chars",),

@@ -34,7 +34,7 @@ from identity import model as model_store
 from identity.settings import DETERMINISTIC_RULES, IdentityConfig, blocking_rule, splink_settings
 
 log = logging.getLogger(__name__)
-ANCHORS = ("email", "phone", "national_id")
+ANCHORS = ("email", "phone", "national_id", "social_handle")
 # Pseudo-counts of the prior m distribution: small, so data dominates once seen.
 PRIOR_WEIGHT = 10.0
 MIN_ANCHOR_PAIRS = 50

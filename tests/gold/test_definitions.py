@@ -20,11 +20,12 @@ def test_gold_assets_partitions_and_freshness(graph) -> None:
     assert dg.AssetKey(["marts", "int_customer_activity_daily"]) in features.parent_keys
     published = graph.get(dg.AssetKey(["gold", "customer_features_daily"]))
     assert published.partitions_def == features.partitions_def
-    for table in ("customer_360", "customer_timeline", "churn_labels"):
+    for table in ("customer_360", "customer_timeline", "churn_labels", "customer_id_map"):
         assert dg.AssetKey(["marts", table]) in graph.get(dg.AssetKey(["gold", table])).parent_keys
         assert graph.get(dg.AssetKey(["gold", table])).freshness_policy is not None
     # The marts read identity resolution's output through a dbt source with its asset key.
     assert dg.AssetKey(["identity_graph"]) in graph.get(dg.AssetKey(["marts", "int_identity_current"])).parent_keys
+    assert dg.AssetKey(["identity_changes"]) in graph.get(dg.AssetKey(["marts", "customer_id_map"])).parent_keys
 
 
 def test_mart_checks_block_publishing(graph) -> None:

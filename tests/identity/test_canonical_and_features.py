@@ -40,6 +40,12 @@ def test_emails_phones_countries_and_national_ids() -> None:
         "country: not an ISO-3166 code, set to null", "national_id: invalid values set to null"}
 
 
+def test_social_handles_are_platform_and_handle_in_lower_case() -> None:
+    df, report = load(social_profile=[" X:Bob_W77 ", "weibo:李娜_88", "just a name", None])
+    assert df["social_handle"].to_list() == ["x:bob_w77", "weibo:李娜_88", None, None]
+    assert report.warnings["social_handle: not platform:handle, set to null"] == 1
+
+
 @pytest.mark.parametrize(("full", "first", "last"), [
     ("Smith, John", "John", "Smith"),
     ("SMITH John", "John", "SMITH"),

@@ -239,3 +239,26 @@ def test_bare_profile_joins_the_customer_placement_assembles() -> None:
                                               phone="+14055550123"))])
     clusters = _placed_together(namesake)
     assert clusters[2] == 2 and clusters.count(2) == 1
+
+
+def test_a_linked_social_profile_joins_its_contact_and_a_misattached_one_does_not(
+        model, config, state_dir) -> None:
+    records = frame(
+        # The service desk attached Robert's X profile to his contact; the profile shows
+        # only a first name, which no other evidence could place.
+        person("crm", "l1", first_name="Robert", last_name="Whitfield", birth_date="1979-05-07",
+               email="rob.whitfield@example.com", social_handle="X:Bob_W77"),
+        person("social", "x:bob_w77", full_name="Bob", social_handle="x:bob_w77"),
+        # One handle on two different people's records (a wrong attach): not evidence.
+        person("crm", "l2", first_name="Margaret", last_name="Oyelaran", birth_date="1950-01-02",
+               social_handle="instagram:pemberton_h"),
+        person("erp", "l3", first_name="Harold", last_name="Pemberton", birth_date="1961-03-14",
+               social_handle="instagram:pemberton_h"),
+    )
+    result = _run(records, state_dir, model, config)
+    rob, profile, margaret, harold = customers_of(
+        result, ("crm", "l1"), ("social", "x:bob_w77"), ("crm", "l2"), ("erp", "l3"))
+    assert rob == profile
+    assert margaret != harold
+    shared = set(result.shared.select("kind", "value").iter_rows())
+    assert ("social_handle", "instagram:pemberton_h") in shared

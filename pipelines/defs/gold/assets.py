@@ -17,6 +17,7 @@ MARTS = {
     "customer_360": "The customer 360 view: golden record and aggregates, one row per customer_id.",
     "customer_timeline": "Every interaction across sources per customer, in time order.",
     "churn_labels": "Observed churn within 90 days per customer and as_of_date, for training.",
+    "customer_id_map": "Every customer_id ever issued and the customer it stands for now.",
 }
 
 
@@ -53,7 +54,8 @@ def _publish_mart_asset(table: str, description: str) -> dg.AssetsDefinition:
     return _asset
 
 
-publish_customer_360, publish_customer_timeline, publish_churn_labels = (
+(publish_customer_360, publish_customer_timeline, publish_churn_labels,
+ publish_customer_id_map) = (
     _publish_mart_asset(table, description) for table, description in MARTS.items()
 )
 
