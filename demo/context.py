@@ -31,6 +31,10 @@ class Context:
     truth: list[pl.DataFrame] = field(default_factory=list)
     # Next free number per id sequence, so advance() never reuses an id.
     sequences: dict[str, int] = field(default_factory=dict)
+    # What social.generate leaves for the links pass (demo/links.py): each profile's owner
+    # (person, platform, handle; main profiles first) and every DM (platform, handle, _t).
+    social_profiles: pl.DataFrame | None = None
+    social_dms: pl.DataFrame | None = None
 
     def rng(self, name: str) -> np.random.Generator:
         """One stream per source: changing one simulator leaves the others' output alone."""

@@ -80,6 +80,8 @@ def contact_frame(ctx: Context, rng: np.random.Generator, ids: np.ndarray, view:
         "lifecycle_stage": np.array(LIFECYCLE, dtype=object)[
             rng.choice(len(LIFECYCLE), n, p=[.05, .1, .1, .1, .1, .5, .05])],
         "email_opt_in": rng.random(n) < 0.6,
+        # Set by the social-care tool when the person DMs the brand (demo/links.py).
+        "social_profile": np.full(n, None, object),
         "created_at": clock.fmt(created, clock.API_TS), "updated_at": clock.fmt(updated, clock.API_TS),
     })
 
@@ -205,12 +207,15 @@ def activity_frame(ctx: Context, rng: np.random.Generator, contacts: pl.DataFram
     })
 
 
-def _rewrite(con: sqlite3.Connection, entity: str, record_id: str, key: str, value: object) -> None:
+def update_record(con: sqlite3.Connection, entity: str, record_id: str,
+                  changes: dict[str, object]) -> None:
+    """Change fields of one stored record; the keyset column follows its updated_at."""
     (payload,) = con.execute(f"SELECT payload FROM {entity} WHERE id = ?", (record_id,)).fetchone()
     record = json.loads(payload)
-    record[key] = value
-    con.execute(f"UPDATE {entity} SET payload = ? WHERE id = ?",
-                (json.dumps(record, ensure_ascii=False, separators=(",", ":")), record_id))
+    record.update(changes)
+    con.execute(f"UPDATE {entity} SET payload = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+                 record["updated_at"], record_id))
 
 
 def plant_bad_rows(ctx: Context, con: sqlite3.Connection, rng: np.random.Generator,
@@ -220,7 +225,8 @@ def plant_bad_rows(ctx: Context, con: sqlite3.Connection, rng: np.random.Generat
     for i in np.sort(rng.choice(contacts.height, n_long, replace=False)):
         rid = contacts["id"][int(i)]
         note = " (prefers calls after 6pm, spouse handles billing, see ticket history)" * 4
-        _rewrite(con, "contacts", rid, "first_name", (contacts["first_name"][int(i)] or "") + note)
+        update_record(con, "contacts", rid,
+                      {"first_name": (contacts["first_name"][int(i)] or "") + note})
         ctx.plant("crm", "contacts", "crm.sqlite", None, rid, "overlong_field", "first_name")
     if opportunities.height == 0:
         return
@@ -229,7 +235,7 @@ def plant_bad_rows(ctx: Context, con: sqlite3.Connection, rng: np.random.Generat
                                 replace=False)):
         rid = opportunities["id"][int(i)]
         amount = opportunities["amount"][int(i)]
-        _rewrite(con, "opportunities", rid, "amount", f"{max(1, round(amount / 1000))}k")
+        update_record(con, "opportunities", rid, {"amount": f"{max(1, round(amount / 1000))}k"})
         ctx.plant("crm", "opportunities", "crm.sqlite", None, rid, "wrong_type", "amount")
 
 
@@ -329,20 +335,15 @@ def change_contacts(ctx: Context, con: sqlite3.Connection, rng: np.random.Genera
     when = np.sort(clock.uniform(rng, since, ctx.now, len(picked)))
     for i, t in zip(picked, when, strict=True):
         p = int(person[i])
-        (payload,) = con.execute("SELECT payload FROM contacts WHERE id = ?", (ids[i],)).fetchone()
-        record = json.loads(payload)
         country = people.country[p]
         if rng.random() < 0.5:
             people.mobile[p] = mobile_numbers(rng, country, 1)[0]
-            record["phone"] = format_phone(country, people.mobile[p], "intl")
+            changes = {"phone": format_phone(country, people.mobile[p], "intl")}
         else:
             (street,), (city,), (postcode,) = street_address(rng, ctx.pools[people.locale[p]], 1)
             people.old_street[p], people.old_city[p], people.old_postcode[p] = (
                 people.street[p], people.city[p], people.postcode[p])
             people.street[p], people.city[p], people.postcode[p] = street, city, postcode
             people.moved_at[p] = t
-            record.update(street=street, city=city, postcode=postcode)
-        record["updated_at"] = clock.fmt_one(t)
-        con.execute("UPDATE contacts SET payload = ?, updated_at = ? WHERE id = ?",
-                    (json.dumps(record, ensure_ascii=False, separators=(",", ":")),
-                     record["updated_at"], ids[i]))
+            changes = {"street": street, "city": city, "postcode": postcode}
+        update_record(con, "contacts", ids[i], {**changes, "updated_at": clock.fmt_one(t)})

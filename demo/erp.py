@@ -36,7 +36,8 @@ TABLES = {
     "customers": ("customer_no TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT, "
                   "first_name TEXT, last_name TEXT, birth_date TEXT, national_id TEXT, "
                   "tax_id TEXT, email TEXT, phone TEXT, street TEXT, city TEXT, postcode TEXT, "
-                  "country TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL"),
+                  "country TEXT, social_login TEXT, created_at TEXT NOT NULL, "
+                  "updated_at TEXT NOT NULL"),
     "customer_contacts": ("contact_id TEXT PRIMARY KEY, customer_no TEXT NOT NULL, "
                           "first_name TEXT, last_name TEXT, email TEXT, phone TEXT, role TEXT, "
                           "updated_at TEXT NOT NULL"),
@@ -81,7 +82,9 @@ def person_customers(ctx: Context, rng: np.random.Generator, person: np.ndarray,
         "birth_date": view.birth_date, "national_id": view.national_id,
         "tax_id": np.full(n, None, object), "email": view.email, "phone": view.phone,
         "street": view.street, "city": view.city, "postcode": view.postcode,
-        "country": view.country, "created_at": ts(created), "updated_at": ts(updated),
+        "country": view.country,
+        "social_login": np.full(n, None, object),  # web-shop sign-ups (demo/links.py)
+        "created_at": ts(created), "updated_at": ts(updated),
     })
 
 
@@ -109,8 +112,8 @@ def company_customers(ctx: Context, rng: np.random.Generator) -> tuple[pl.DataFr
                           dtype=object),
         "phone": np.array(phones, dtype=object), "street": np.array(streets, dtype=object),
         "city": np.array(cities, dtype=object), "postcode": np.array(postcodes, dtype=object),
-        "country": country, "created_at": ts(created),
-        "updated_at": ts(clock.uniform(rng, created, clock.NOW)),
+        "country": country, "social_login": np.full(n, None, object),
+        "created_at": ts(created), "updated_at": ts(clock.uniform(rng, created, clock.NOW)),
     })
     return df, picked
 

@@ -148,6 +148,8 @@ def generate(ctx: Context) -> None:
     end = people.active_until()[prof["person"].to_numpy()]
     per_day = 3 * prof.height / max(1.0, float((end - start).sum()) / clock.DAY)
     df = posts(ctx, rng, prof, start, end, per_day, first_post=True)
+    ctx.social_profiles = prof.select("person", "platform", "handle")
+    ctx.social_dms = df.filter(pl.col("kind") == "dm").select("platform", "handle", "_t")
     df = df.with_columns(_file=week_file(df["_t"].to_numpy()))
     ctx.paths.social_landing.mkdir(parents=True, exist_ok=True)
     write_weekly(ctx, rng, df)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from demo import clock, crm, erp, iot, social
+from demo import clock, crm, erp, iot, links, social
 from demo.context import Context
 from demo.layout import WorldPaths, paths
 from demo.pools import Companies, build_companies, build_pools
@@ -39,6 +39,7 @@ def generate(root: Path, people: int = 20_000, seed: int = 42) -> dict[str, Any]
                   now=clock.NOW)
     for source in SOURCES:
         source.generate(ctx)
+    links.generate(ctx)  # the CRM's and ERP's links to social profiles need social first
     p.truth_dir.mkdir(parents=True, exist_ok=True)
     population.to_frame(companies).write_parquet(p.people)
     _companies_frame(companies).write_parquet(p.companies)
@@ -60,7 +61,7 @@ def advance(root: Path, days: int = 1, seed: int = 43) -> dict[str, Any]:
                   planted=manifest["planted"], duplicate_files=manifest["duplicate_files"],
                   drift=manifest["drift"], sequences=state["sequences"])
     truth = pl.read_parquet(p.truth)
-    for source in SOURCES:
+    for source in SOURCES:  # no new links (demo/links.py says why)
         source.advance(ctx, truth, since)
     population.to_frame(companies).write_parquet(p.people)
     pl.concat([truth, *ctx.truth]).write_parquet(p.truth)

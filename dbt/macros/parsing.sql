@@ -31,3 +31,10 @@
         else nullif(trim(coalesce({{ first }}, '') || ' ' || coalesce({{ last }}, '')), '')
     end
 {%- endmacro %}
+
+{#- A social profile that a source linked to its record (CRM social_profile, ERP social_login),
+    stored as platform:handle. Lower-cased and trimmed as stg_social__posts builds profile_id,
+    so the same profile compares equal across sources; blank is null. -#}
+{% macro social_handle(column) -%}
+    nullif(lower(trim({{ column }})), '')
+{%- endmacro %}

@@ -45,6 +45,8 @@ EMAIL = _s(320)
 PHONE = _s(40)
 TS_REQ = _s(40, required=True)
 TS = _s(40)
+# platform:handle of a social profile a source linked to the record (demo/links.py).
+SOCIAL_ID = _s(120)
 
 CRM_CONTACTS = EntityContract(
     "crm", "contacts", ("id",),
@@ -53,7 +55,7 @@ CRM_CONTACTS = EntityContract(
         "phone": PHONE, "company_name": NAME, "account_id": _s(64), "street": NAME,
         "city": NAME, "postcode": _s(20), "country": _s(2), "birth_date": TS,
         "owner": _s(64), "lifecycle_stage": _s(40), "email_opt_in": Field("bool"),
-        "created_at": TS_REQ, "updated_at": TS_REQ,
+        "social_profile": SOCIAL_ID, "created_at": TS_REQ, "updated_at": TS_REQ,
     },
     cursor_field="updated_at",
 )
@@ -89,7 +91,8 @@ ERP_CUSTOMERS = EntityContract(
         "customer_no": _s(32, True), "kind": _s(10, True), "name": NAME, "first_name": NAME,
         "last_name": NAME, "birth_date": TS, "national_id": _s(32), "tax_id": _s(32),
         "email": EMAIL, "phone": PHONE, "street": NAME, "city": NAME, "postcode": _s(20),
-        "country": _s(2), "created_at": TS_REQ, "updated_at": TS_REQ,
+        "country": _s(2), "social_login": SOCIAL_ID, "created_at": TS_REQ,
+        "updated_at": TS_REQ,
     },
     cursor_field="updated_at",
 )

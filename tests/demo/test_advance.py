@@ -9,12 +9,18 @@ import requests
 
 from demo import world
 from demo.crm_server import CrmServer
-from tests.demo.helpers import delivered_rows, truth
+from tests.demo.helpers import delivered_rows, records, truth
+
+
+def _links(root: Path) -> dict[str, str | None]:
+    crm = {r["id"]: r["social_profile"] for r in records(root, "crm", "contacts")}
+    return crm | {r["customer_no"]: r["social_login"] for r in records(root, "erp", "customers")}
 
 
 def test_advance_adds_rows_and_bumps_crm_updated_at(world_copy: Path, manifest: dict) -> None:
     p = world.paths(world_copy)
     before_truth = truth(world_copy).height
+    before_links = _links(world_copy)
     with CrmServer(p.crm_db, "demo-key") as server:
         after = world.advance(world_copy, days=1)
         response = requests.get(f"{server.url}/v1/contacts",
@@ -36,6 +42,10 @@ def test_advance_adds_rows_and_bumps_crm_updated_at(world_copy: Path, manifest: 
     updated_old = [r for r in changed if r["created_at"] <= manifest["now"] + "Z"]
     assert updated_old, "an existing contact should have been updated (moved or new phone)"
     assert truth(world_copy).height > before_truth  # the new contact has a true person
+    # advance adds no links (demo/links.py) and keeps the ones there are.
+    after_links = _links(world_copy)
+    assert {k: after_links[k] for k in before_links} == before_links
+    assert all(after_links[k] is None for k in after_links.keys() - before_links.keys())
 
 
 def test_advance_is_deterministic(world_root: Path, tmp_path: Path) -> None:
@@ -53,8 +63,6 @@ def test_advance_is_deterministic(world_root: Path, tmp_path: Path) -> None:
 
 
 def test_advance_moves_open_deals_through_stages(world_copy: Path, manifest: dict) -> None:
-    from tests.demo.helpers import records
-
     before = {r["id"]: r for r in records(world_copy, "crm", "opportunities")}
     world.advance(world_copy, days=60)
     after = {r["id"]: r for r in records(world_copy, "crm", "opportunities")}

@@ -129,6 +129,38 @@ def test_social_profiles_carry_what_they_publish(pipeline_run: tuple[HubPaths, d
     assert initials > 0
 
 
+def test_person_records_carry_the_social_links_sources_recorded(pipeline_run: tuple[HubPaths, dict, list[int]]) -> None:
+    import polars as pl
+
+    paths, _, _ = pipeline_run
+    with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:
+        per_source = dict(con.execute("""
+            select source, count(social_handle) from intermediate.int_person_records group by 1""").fetchall())
+        social_without_own = con.execute("""
+            select count(*) from intermediate.int_person_records
+            where source = 'social' and social_handle is distinct from source_record_id""").fetchall()[0][0]
+        links = con.sql("""
+            select linked.source, linked.source_record_id, profiles.source_record_id as profile_id
+            from intermediate.int_person_records as linked
+            left join intermediate.int_person_records as profiles
+                on profiles.source = 'social' and profiles.social_handle = linked.social_handle
+            where linked.source in ('crm', 'erp') and linked.social_handle is not null""").pl()
+    assert per_source["social"] > 0 and social_without_own == 0
+    assert per_source["crm"] > 0 and per_source["erp"] > 0
+    assert per_source["erp_contacts"] == 0 and per_source["iot"] == 0
+    # Each CRM and ERP link equals a landed profile's id and names a profile of the same person.
+    assert links["profile_id"].null_count() == 0
+    truth = pl.read_parquet(paths.world / "truth" / "truth.parquet")
+    profiles = truth.filter(pl.col("source") == "social").select(
+        pl.col("source_record_id").str.to_lowercase().alias("profile_id"),
+        pl.col("person_id").alias("profile_owner"))
+    owners = (links.join(truth.select("source", "source_record_id", "person_id"),
+                         on=["source", "source_record_id"])
+              .join(profiles, on="profile_id"))
+    assert owners.height == links.height
+    assert (owners["person_id"] == owners["profile_owner"]).all()
+
+
 def test_identity_accuracy_against_the_simulators_truth(pipeline_run: tuple[HubPaths, dict, list[int]]) -> None:
     from identity.evaluate import evaluate, read_truth
 

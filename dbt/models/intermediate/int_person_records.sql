@@ -17,6 +17,7 @@ with crm_contacts as (
         country,
         null::varchar as national_id,
         company_name as company,
+        social_handle,
         updated_at as record_updated_at
     from {{ ref('stg_crm__contacts') }}
 ),
@@ -37,6 +38,7 @@ erp_persons as (
         country,
         national_id,
         null::varchar as company,
+        social_handle,
         updated_at as record_updated_at
     from {{ ref('stg_erp__customers') }}
     where customer_kind = 'person'
@@ -64,6 +66,7 @@ erp_company_contacts as (
         companies.country,
         null::varchar as national_id,
         companies.company_name as company,
+        null::varchar as social_handle,
         contacts.updated_at as record_updated_at
     from {{ ref('stg_erp__customer_contacts') }} as contacts
     left join erp_companies as companies using (customer_no)
@@ -141,6 +144,7 @@ social as (
         null::varchar as country,
         null::varchar as national_id,
         null::varchar as company,
+        profile_id as social_handle,
         created_at as record_updated_at
     from (
         select *, hub_name_from_handle(display_name, handle) as completed_name
@@ -166,6 +170,7 @@ iot_owners as (
         owner_country as country,
         null::varchar as national_id,
         null::varchar as company,
+        null::varchar as social_handle,
         registered_at as record_updated_at
     from {{ ref('stg_iot__devices') }}
 ),

@@ -14,6 +14,7 @@ standardised as (
         hub_email(email) as email,
         email is not null and hub_email(email) is null as email_invalid,
         hub_phone_e164(phone, country) as phone_e164,
+        {{ social_handle('social_profile') }} as social_handle,
         hub_clean_name(company_name) as company_name,
         hub_clean_name(street) as street,
         hub_clean_name(city) as city,

@@ -19,6 +19,7 @@ standardised as (
         hub_email(email) as email,
         email is not null and hub_email(email) is null as email_invalid,
         hub_phone_e164(phone, country) as phone_e164,
+        {{ social_handle('social_login') }} as social_handle,
         hub_clean_name(street) as street,
         hub_clean_name(city) as city,
         upper(trim(postcode)) as postcode,
