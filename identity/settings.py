@@ -225,11 +225,11 @@ SOCIAL = {
     "comparison_description": "a social profile the source linked (service-desk attach, "
                               "social login) or is",
     "comparison_levels": [
-        # Different handles say nothing: one person has profiles on several platforms, and
-        # a CRM contact records one of them.
-        _null("social_handle_l is null or social_handle_r is null "
-              "or social_handle_l <> social_handle_r"),
+        _null("social_handle_l is null or social_handle_r is null"),
         _level("social_handle_l = social_handle_r", "same social profile"),
+        # Different handles are weak evidence against, not a conflict: one person has
+        # profiles on several platforms and a contact records one. Training measures how
+        # weak (u on random pairs; a "different" null level would leave u of a match at 1).
         ELSE,
     ],
 }
