@@ -156,7 +156,11 @@ def is_work_email(email: str | None, company: str | None) -> bool:
         return False
     domain = re.sub(r"[^a-z]", "", email.split("@", 1)[1].split(".")[0])
     firm = latin_key(company) or ""
-    return len(domain) >= 4 and (domain in firm or (len(firm) >= 6 and firm[:6] in domain))
+    # The first distinctive word often leads the domain: mies-kgaa for "Mies GmbH & Co. KGaA".
+    first = next((k for w in re.sub(_COMPANY_NOISE, " ", company.lower()).split()
+                  if (k := latin_key(w))), "")
+    return len(domain) >= 4 and (domain in firm or (len(firm) >= 6 and firm[:6] in domain)
+                                 or (len(first) >= 4 and domain.startswith(first)))
 
 
 def build(canonical: pl.DataFrame, uids: pl.Series | None = None) -> pl.DataFrame:

@@ -119,3 +119,14 @@ def _shared_emails(names: list[str], dobs: list[str | None] | None = None) -> se
 def test_shared_identifiers_count_people_not_spellings(names: list[str], dobs: list[str | None] | None,
                                                         shared: bool) -> None:
     assert (_shared_emails(names, dobs) == {"fam@example.com"}) is shared
+
+
+@pytest.mark.parametrize(("email", "company", "work"), [
+    ("ines.m@acme-tools.example", "ACME Tools GmbH", True),
+    ("wolfgang.ullrich@mies-kgaa.example", "Mies GmbH & Co. KGaA", True),  # first word leads
+    ("shuhua.niu@lixindianzi.example", "立信电子信息有限公司", True),
+    ("wolfgang.ullrich@example.org", "Mies GmbH & Co. KGaA", False),
+    ("bob@gmx.example", "Bobcat Logistics", False),
+])
+def test_work_addresses_are_at_the_employers_domain(email: str, company: str, work: bool) -> None:
+    assert features.is_work_email(email, company) is work
