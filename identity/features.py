@@ -88,10 +88,16 @@ def split_full_name(full: str | None) -> tuple[str | None, str | None]:
         # "GREIN GROTH Francisco": the capitalised run is the surname, however many words.
         caps = next(i for i, t in enumerate(tokens) if not t.isupper())
         return tokens[caps], " ".join(tokens[:caps])
-    particle = next((i for i, t in enumerate(tokens[1:-1], 1) if t.islower()), None)
-    if particle is not None and tokens[0][:1].isupper():
-        # "Ryan de la Torre", "Ada van der Dussen": a lower-case word starts the surname.
-        return " ".join(tokens[:particle]), " ".join(tokens[particle:])
+    if len(tokens) >= 3:
+        # Surname particles ("de la", "van", "auch"; Irish "Mac") stay with the surname.
+        particle = [t.islower() or t == "Mac" for t in tokens]
+        if particle[0] and not particle[-1]:   # "de la Cruz Hermelinda": surname first
+            return tokens[-1], " ".join(tokens[:-1])
+        if particle[-1] and not particle[0]:   # "Anatoli Dussen van", as sorted lists write it
+            return tokens[0], " ".join(tokens[1:])
+        inner = next((i for i in range(1, len(tokens) - 1) if particle[i]), None)
+        if inner is not None:                  # "Ryan de la Torre", "Anthony Mac Breen"
+            return " ".join(tokens[:inner]), " ".join(tokens[inner:])
     return _compound_split(tokens) or (tokens[0], tokens[-1])
 
 

@@ -61,6 +61,9 @@ def test_social_handles_are_platform_and_handle_in_lower_case() -> None:
     ("Hans Peter Müller", "Hans Peter", "Müller"),
     ("Ryan de la Torre", "Ryan", "de la Torre"),      # particles begin the surname
     ("Ada van der Dussen", "Ada", "van der Dussen"),
+    ("de la Cruz Hermelinda", "Hermelinda", "de la Cruz"),
+    ("Anatoli Dussen van", "Anatoli", "Dussen van"),
+    ("Anthony Mac Breen", "Anthony", "Mac Breen"),
 ])
 def test_full_names_split(full: str, first: str, last: str | None) -> None:
     assert features.split_full_name(full) == (first, last)
