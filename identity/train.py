@@ -84,12 +84,14 @@ def _floor_unobserved_u(linker: Any, pairs: int) -> None:
 
     Splink leaves such levels untrained and, after a save and load, falls back to a
     generic default (around 1e-3): an exact phone match would then weigh 10 bits
-    instead of 20. Not seen in a million pairs means rarer than one in a million.
+    instead of 20. Not seen in a million pairs means rarer than one in a million. An "all
+    other" level never seen (no random pair had the column on both sides, as social handles
+    in data without them) is what nearly every non-match is: u = 1, not rare.
     """
     for cc in linker._settings_obj.comparisons:
         for cl in cc._comparison_levels_excluding_null:
             if not isinstance(cl._u_probability, float) or cl._u_probability <= 0:
-                cl.u_probability = 0.5 / pairs
+                cl.u_probability = 1.0 if cl._is_else_level else 0.5 / pairs
 
 
 def _prior(n_levels: int) -> list[float]:

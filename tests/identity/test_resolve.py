@@ -262,3 +262,12 @@ def test_a_linked_social_profile_joins_its_contact_and_a_misattached_one_does_no
     assert margaret != harold
     shared = set(result.shared.select("kind", "value").iter_rows())
     assert ("social_handle", "instagram:pemberton_h") in shared
+
+
+def test_a_comparison_the_training_data_never_fills_keeps_sane_weights(model) -> None:
+    # The fixture world has no social handles: random pairs never compare two of them.
+    (social,) = [c for c in model.settings["comparisons"]
+                 if c["output_column_name"] == "social_handle"]
+    same, other = [lv for lv in social["comparison_levels"] if not lv.get("is_null_level")]
+    assert same["u_probability"] <= 1e-6      # an exact handle stays strong evidence
+    assert other["u_probability"] == 1.0      # a different one is not evidence for a match
