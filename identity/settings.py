@@ -124,8 +124,10 @@ NAME = {
                f"(first_name_l = last_name_r and {JW}(last_name_l, first_name_r) >= 0.75)",
                "swapped, with a typo or short form"),
         # 凯志谭 read surname-first as Kai Zhitan, against Kaizhi Tan: the same letters.
-        _level("first_name_l || last_name_l in (first_name_r || last_name_r, "
-               "last_name_r || first_name_r)", "same letters, split differently"),
+        _level("(first_name_l || last_name_l in (first_name_r || last_name_r, "
+               "last_name_r || first_name_r)) or (last_name_l || first_name_l in "
+               "(first_name_r || last_name_r, last_name_r || first_name_r))",
+               "same letters, split differently"),
         # A Chinese given name shown alone (艳凯, split as Yan Kai) against Yankai Wang.
         _level("last_name_l || first_name_l = first_name_r "
                "or last_name_r || first_name_r = first_name_l", "a given name alone"),

@@ -271,3 +271,17 @@ def test_a_comparison_the_training_data_never_fills_keeps_sane_weights(model) ->
     same, other = [lv for lv in social["comparison_levels"] if not lv.get("is_null_level")]
     assert same["u_probability"] <= 1e-6      # an exact handle stays strong evidence
     assert other["u_probability"] == 1.0      # a different one is not evidence for a match
+
+
+def test_characters_written_surname_last_meet_their_pinyin(model) -> None:
+    # 桂英李 read surname-first is Gui Yingli: only the letters, regrouped, say Li Guiying.
+    # Both pair orders, since Splink puts the smaller uid on the left.
+    from identity.explain import _level_labels, _score_pairs
+
+    labels = _level_labels(model)["name"]
+    for rows in ([("social", "s", None, None, "桂英李"), ("crm", "c", "Guiying", "Li", None)],
+                 [("crm", "c", "Guiying", "Li", None), ("social", "s", None, None, "桂英李")]):
+        records = frame(*[person(src, rid, first_name=f, last_name=la, full_name=full)
+                          for src, rid, f, la, full in rows])
+        scored = _score_pairs(features.build(canonical.to_canonical(records)[0]), model)
+        assert labels[scored["gamma_name"][0]] == "same letters, split differently"
