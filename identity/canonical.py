@@ -46,6 +46,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%Y%
 _EMAIL_OK = r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$"
 _E164_OK = r"^\+[1-9][0-9]{6,14}$"
 _HANDLE_OK = r"^[a-z0-9_]+:[^\s:]+$"
+_NATIONAL_ID_OK = r"^[0-9A-Z]{4,24}$"
 
 
 class CanonicalInputError(ValueError):
@@ -182,19 +183,21 @@ def _standardise(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
     df = _countries(df, report)
     df = _phones(df, report)
     nid = pl.col("national_id").str.to_uppercase().str.replace_all(r"[\s.\-/]", "")
-    bad_nid = df.select((pl.col("national_id").is_not_null()
-                         & ~nid.str.contains(r"^[0-9A-Z]{4,24}$")).sum()).item()
-    report.warn("national_id: invalid values set to null", bad_nid)
     # "platform:handle", as the social source names its profiles; handles are case-blind.
     handle = pl.col("social_handle").str.to_lowercase().str.replace_all(r"\s+", "")
-    bad_handle = df.select((pl.col("social_handle").is_not_null()
-                            & ~handle.str.contains(_HANDLE_OK)).sum()).item()
-    report.warn("social_handle: not platform:handle, set to null", bad_handle)
     return df.with_columns(
-        pl.when(nid.str.contains(r"^[0-9A-Z]{4,24}$")).then(nid).otherwise(None)
-        .alias("national_id"),
-        pl.when(handle.str.contains(_HANDLE_OK)).then(handle).otherwise(None)
-        .alias("social_handle"))
+        _valid_or_null(df, report, "national_id", nid, _NATIONAL_ID_OK,
+                       "national_id: invalid values set to null"),
+        _valid_or_null(df, report, "social_handle", handle, _HANDLE_OK,
+                       "social_handle: not platform:handle, set to null"))
+
+
+def _valid_or_null(df: pl.DataFrame, report: LoadReport, col: str, value: pl.Expr,
+                   pattern: str, warning: str) -> pl.Expr:
+    """``value`` where it matches ``pattern``, else null; the nulled ones are counted."""
+    ok = value.str.contains(pattern)
+    report.warn(warning, df.select((pl.col(col).is_not_null() & ~ok).sum()).item())
+    return pl.when(ok).then(value).otherwise(None).alias(col)
 
 
 def _dates(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:

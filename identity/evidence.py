@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from identity.settings import IdentityConfig
+from identity.settings import IdentityConfig, given_name_alone_sql
 
 IDENTIFIERS = ("email", "phone", "national_id", "social_handle")
 # Columns derived from an identifier are removed with it.
@@ -57,9 +57,7 @@ def name_conflict_sql(a: str, b: str) -> str:
     # The same letters split differently ("chengtang jun" / "juncheng tang": a Chinese name
     # written surname-last, then split) are one name.
     regrouped = f"({_letters(a)} = {_letters(b)})"
-    # A Chinese given name shown alone (建军 split as 建 + 军) is the other's first name.
-    given_alone = (f"({a}.last_name || {a}.first_name = {b}.first_name"
-                   f" or {b}.last_name || {b}.first_name = {a}.first_name)")
+    given_alone = f"({given_name_alone_sql(a + '.{}', b + '.{}')})"
     return f"""(
         {a}.first_name is not null and {b}.first_name is not null
         and not {straight} and not coalesce({swapped_ab}, false)

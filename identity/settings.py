@@ -85,6 +85,15 @@ def _from_yaml(path: Path) -> IdentityConfig:
     )
 
 
+def given_name_alone_sql(a: str, b: str) -> str:
+    """A Chinese given name shown alone (艳凯, read surname-first as Yan Kai) is the other
+    side's first name (Yankai Wang). ``a`` and ``b`` place a column name: "{}_l", "a.{}".
+    Used both as a comparison level and by merge protection (identity/evidence.py)."""
+    first_a, last_a = a.format("first_name"), a.format("last_name")
+    first_b, last_b = b.format("first_name"), b.format("last_name")
+    return f"{last_a} || {first_a} = {first_b} or {last_b} || {first_b} = {first_a}"
+
+
 def _level(sql: str, label: str, **extra: Any) -> dict[str, Any]:
     return {"sql_condition": sql, "label_for_charts": label, **extra}
 
@@ -128,9 +137,7 @@ NAME = {
                "last_name_r || first_name_r)) or (last_name_l || first_name_l in "
                "(first_name_r || last_name_r, last_name_r || first_name_r))",
                "same letters, split differently"),
-        # A Chinese given name shown alone (艳凯, split as Yan Kai) against Yankai Wang.
-        _level("last_name_l || first_name_l = first_name_r "
-               "or last_name_r || first_name_r = first_name_l", "a given name alone"),
+        _level(given_name_alone_sql("{}_l", "{}_r"), "a given name alone"),
         _level(f"(last_name_l = last_name_r and {JW}(first_name_l, first_name_r) >= 0.88) or "
                f"(first_name_l = first_name_r and {JW}(last_name_l, last_name_r) >= 0.88)",
                "one name with a typo"),
