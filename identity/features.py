@@ -229,14 +229,15 @@ def build(canonical: pl.DataFrame, uids: pl.Series | None = None) -> pl.DataFram
     ).with_columns(placement_keys()).sort("uid")
 
 
-PLACEMENT_KEYS = ("nk", "nk_swapped", "fk", "typo_first", "typo_last", "initial_last",
-                  "initial_first")
+PLACEMENT_KEYS = ("nk", "nk_swapped", "fk", "typo_first", "typo_last", "swap_first",
+                  "swap_last", "initial_last", "initial_first")
 
 
 def placement_keys() -> list[pl.Expr]:
     """Join keys for identity/placement.py, stored so incremental runs need not recompute them.
 
-    Typos keep the first and last letter (clerks slip in the middle); an initial keeps one.
+    Typos keep the first and last letter (clerks slip in the middle); two swapped letters
+    keep the letters, in another order (``swap_*``: the letters sorted); an initial keeps one.
     """
     first, last, key = pl.col("first_name"), pl.col("last_name"), pl.col("first_name_key")
 
@@ -250,6 +251,12 @@ def placement_keys() -> list[pl.Expr]:
         cat(key, bar, last).alias("fk"),
         cat(last, bar, first.str.head(1), first.str.tail(1)).alias("typo_first"),
         cat(key, bar, last.str.head(1), last.str.tail(1)).alias("typo_last"),
+        cat(last, bar, _sorted_letters(first)).alias("swap_first"),
+        cat(key, bar, _sorted_letters(last)).alias("swap_last"),
         cat(key, bar, last.str.head(1)).alias("initial_last"),
         cat(last, bar, first.str.head(1)).alias("initial_first"),
     ]
+
+
+def _sorted_letters(name: pl.Expr) -> pl.Expr:
+    return name.str.split("").list.sort().list.join("")

@@ -47,7 +47,7 @@ from identity.resolve import KEY, Clock, RunResult, _meta, input_digest, probabi
 from identity.settings import IdentityConfig
 
 # What placement candidates need besides cluster, size and "rich": their names and keys.
-_NAMES = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi",
+_NAMES = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi", "city",
           *features.PLACEMENT_KEYS)
 _GRAPH_ROW = {"uid": pl.Int64, **graph_mod.GRAPH_SCHEMA}
 

@@ -7,8 +7,9 @@ a record left alone joins customer C when
 
 - its name is compatible with a record of C (same name in Latin, pinyin or characters,
   swapped, nickname, one typo, an initial for a first or last name), and
-- C is the only customer that is: any second candidate makes the name ambiguous and the
-  record stays alone, and
+- C is the only customer that is, or the only one whose name-compatible record lives in
+  the record's city (a profile's "Living in Leeds"): any other second candidate makes
+  the name ambiguous and the record stays alone, and
 - nothing disagrees: for each identifier the record has (email, phone, birth date,
   national ID), C either has no value or has a matching one; a record with only a name
   has nothing that could disagree.
@@ -40,6 +41,7 @@ _EXACT = """(
     or (s.first_name = x.last_name and s.last_name = x.first_name)
 )"""
 # Tier 2: each join key already implies part of the match; the condition checks the rest.
+_SWAP = "{a} <> {b} and damerau_levenshtein({a}, {b}) = 1"
 _DL1 = ("{a} <> {b} and abs(length({a}) - length({b})) <= 1 "
         "and damerau_levenshtein({a}, {b}) <= 1")
 
@@ -89,6 +91,11 @@ CLOSE_JOINS = (
     # one typo in the surname
     Join("s.typo_last", "typo_last", "length(s.last_name) >= 4 and s.name_hanzi is null",
          _DL1.format(a="s.last_name", b="x.last_name"), near="last_name"),
+    # two neighbouring letters swapped, where typo keys miss it: at either end ("iMa Eimer")
+    Join("s.swap_first", "swap_first", "length(s.first_name) >= 3 and s.name_hanzi is null",
+         _SWAP.format(a="s.first_name", b="x.first_name")),
+    Join("s.swap_last", "swap_last", "length(s.last_name) >= 3 and s.name_hanzi is null",
+         _SWAP.format(a="s.last_name", b="x.last_name")),
     # an initial for the surname ("Gloria H.") or the first name ("J. Smith")
     Join("s.initial_last", "initial_last", "length(s.last_name) = 1"),
     Join("s.initial_first", "initial_first", "length(s.first_name) = 1"),
@@ -100,7 +107,7 @@ LONE_SQL = "s.first_name is not null and (s.last_name is not null or s.name_hanz
 
 COLUMNS = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi", "email",
            "email_work", "phone",
-           "phone_last8", "dob", "national_id", *PLACEMENT_KEYS)
+           "phone_last8", "dob", "national_id", "city", *PLACEMENT_KEYS)
 
 
 def place(features: pl.DataFrame, assignment: pl.DataFrame,
@@ -142,8 +149,8 @@ def place_on(con: duckdb.DuckDBPyConnection, view: str, lone: str | None) -> pl.
 # looks up only what each tier needs). Each step leaves a table for the next.
 
 def exact_candidates(con: duckdb.DuckDBPyConnection, s: str, x: str) -> None:
-    """Table ``c1`` (uid, target): lone records of ``s`` and customers of ``x`` (records
-    that are rich or in a customer of several) with the same name."""
+    """Table ``c1`` (uid, target, same_city): lone records of ``s`` and customers of ``x``
+    (records that are rich or in a customer of several) with the same name."""
     con.execute(f"create or replace temp table c1 as {_candidates(EXACT_JOINS, s, x)}")
 
 
@@ -158,9 +165,17 @@ def unique_candidates(con: duckdb.DuckDBPyConnection) -> pl.Series:
     """Table ``c``: records whose candidates are one customer; returns those customers.
 
     Every name-compatible customer counts, even one that disagrees: a common name stays
-    ambiguous. Whether the one candidate agrees is decided next (``agreeing``)."""
+    ambiguous. Among several, the one whose matching record is in the record's city wins
+    when it is the only such one: two "Maja B." customers, one of them in Passau, and a
+    profile living in Passau. Whether the one candidate agrees is decided next
+    (``agreeing``)."""
     con.execute("""create or replace temp table c as
-        select uid, min(target) as target from (select * from c1 union all select * from c2)
+        with cand as (select * from c1 union all select * from c2),
+        one as (select uid, min(target) as target from cand group by uid
+                having count(distinct target) = 1)
+        select * from one
+        union all
+        select uid, min(target) from cand where same_city and uid not in (select uid from one)
         group by uid having count(distinct target) = 1""")
     return con.sql("select distinct target from c").pl()["target"]
 
@@ -239,13 +254,15 @@ _AGREEING = """
 
 
 def _candidates(joins: tuple[Join, ...], lone: str, x: str) -> str:
-    """(uid, target): each lone record and the customers of records compatible by name."""
+    """(uid, target, same_city): each lone record, the customers of records compatible by
+    name, and whether such a record is in the lone record's city."""
     forms = "cross join unnest(s.first_name_forms) as f(form)"
     parts = [f"""
-        select s.uid, x.cluster as target
+        select s.uid, x.cluster as target, coalesce(s.city = x.city, false) as same_city
         from {lone} s {forms if j.forms else ""} join {x} x on {on}
         where s.uid <> x.uid and {j.check}""" for j in joins for on in j.sql]
-    return f"select distinct uid, target from ({' union all '.join(parts)})"
+    return (f"select uid, target, bool_or(same_city) as same_city "
+            f"from ({' union all '.join(parts)}) group by uid, target")
 
 
 def _respect(unique: pl.DataFrame, assignment: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:

@@ -35,8 +35,8 @@ from identity.state import State
 
 # Bumped when features or placement decide differently, so the next run is a full one
 # (4: two-word given names, surname particles, placement through placed records;
-# 5: social_handle).
-FEATURES_VERSION = "5"
+# 5: social_handle; 6: swapped-letter keys, a city deciding between namesakes).
+FEATURES_VERSION = "6"
 # Layout of the state folder (tables, their columns, the key index). A state written in
 # another layout gets a full run, which rewrites it.
 STATE_VERSION = "2"

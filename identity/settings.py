@@ -102,6 +102,13 @@ def _null(sql: str) -> dict[str, Any]:
     return _level(sql, "null", is_null_level=True)
 
 
+def _transposed(col: str) -> str:
+    """Two neighbouring letters swapped ("eBn" for Ben, "iMa" for Mia): Jaro-Winkler scores
+    short names with a swap at the start low, yet no two names differ only so."""
+    return (f"(damerau_levenshtein({col}_l, {col}_r) = 1 "
+            f"and levenshtein({col}_l, {col}_r) = 2)")
+
+
 ELSE = _level("ELSE", "all other")
 JW = "jaro_winkler_similarity"
 FORMS_MEET = "len(list_intersect(first_name_forms_l, first_name_forms_r)) > 0"
@@ -138,8 +145,9 @@ NAME = {
                "(first_name_r || last_name_r, last_name_r || first_name_r))",
                "same letters, split differently"),
         _level(given_name_alone_sql("{}_l", "{}_r"), "a given name alone"),
-        _level(f"(last_name_l = last_name_r and {JW}(first_name_l, first_name_r) >= 0.88) or "
-               f"(first_name_l = first_name_r and {JW}(last_name_l, last_name_r) >= 0.88)",
+        _level(f"(last_name_l = last_name_r and ({JW}(first_name_l, first_name_r) >= 0.88 or "
+               f"{_transposed('first_name')})) or (first_name_l = first_name_r and "
+               f"({JW}(last_name_l, last_name_r) >= 0.88 or {_transposed('last_name')}))",
                "one name with a typo"),
         _level("(last_name_l = last_name_r and (length(first_name_l) = 1 or length(first_name_r) = 1)"
                " and left(first_name_l, 1) = left(first_name_r, 1)) or "

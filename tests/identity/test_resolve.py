@@ -123,6 +123,25 @@ def test_blocklisted_and_crowded_identifiers_do_not_merge_people(model, config, 
     assert reasons[("phone", "+493012345678")] == "people"
 
 
+def test_a_household_mailbox_is_not_evidence_for_or_against(model, config, state_dir) -> None:
+    records = frame(
+        # Mareen's own address in the ERP, the family's in the CRM: one person.
+        person("erp", "k1", first_name="Mareen", last_name="Kuhl", email="kuhl.mareen@example.org",
+               birth_date="1948-05-19", postcode="74076", street="Pauline-Gude-Gasse 46"),
+        person("crm", "k2", first_name="Mareen", last_name="Kuhl", email="kuhl.family@example.org",
+               postcode="74076", street="Pauline-Gude-Gasse 46"),
+        # Her son registered a device with the family address: not Mareen.
+        person("iot", "k3", full_name="Kuhl, Jonas", email="kuhl.family@example.org",
+               postcode="74076"),
+    )
+    result = _run(records, state_dir, model, config)
+    own, family, son = customers_of(result, ("erp", "k1"), ("crm", "k2"), ("iot", "k3"))
+    assert own == family != son
+    reasons = dict(((k, v), r) for k, v, r in result.shared.select("kind", "value", "reason").iter_rows())
+    assert reasons[("email", "kuhl.family@example.org")] == "blocklist"
+    assert ("email", "kuhl.mareen@example.org") not in reasons
+
+
 def test_chinese_characters_match_pinyin_and_swaps(model, config, state_dir) -> None:
     records = frame(
         person("crm", "c1", first_name="娜娜", last_name="欧阳", birth_date="1990-04-12",
@@ -239,6 +258,50 @@ def test_bare_profile_joins_the_customer_placement_assembles() -> None:
                                               phone="+14055550123"))])
     clusters = _placed_together(namesake)
     assert clusters[2] == 2 and clusters.count(2) == 1
+
+
+def test_a_profile_city_decides_between_namesakes() -> None:
+    two_majas = [
+        person("crm", "m1", first_name="Maja", last_name="Bloch", email="maja.bloch@example.de",
+               city="Passau"),
+        person("erp", "m2", first_name="Maja", last_name="Brandt", email="mbrandt@example.de",
+               city="Köln"),
+    ]
+    # "Maja B." is either; the profile lives in Passau, where only Maja Bloch does.
+    local = _placed_together(frame(*two_majas, person("social", "x:the_maja474",
+                                                      full_name="Maja B.", city="Passau")))
+    assert local[2] == local[0] != local[1]
+    # Without a city, or in a third one, the name stays ambiguous.
+    for city in (None, "Berlin"):
+        alone = _placed_together(frame(*two_majas, person("social", "x:the_maja474",
+                                                          full_name="Maja B.", city=city)))
+        assert alone.count(alone[2]) == 1
+
+
+def test_two_swapped_letters_at_either_end_still_place() -> None:
+    # A typo key keeps a name's first and last letter; "iMa" for Mia keeps neither in place.
+    clusters = _placed_together(frame(
+        person("crm", "e1", first_name="Mia", last_name="Eimer", email="eimer.mia@example.org"),
+        person("iot", "e2", full_name="Eimer, Ima", postcode="28944"),
+        person("social", "x:the_mia12", full_name="Mia Emier"),
+    ))
+    assert len(set(clusters)) == 1
+
+
+def test_swapped_letters_are_a_typo_but_another_letter_is_another_name(model) -> None:
+    from identity.explain import _level_labels, _score_pairs
+
+    labels = _level_labels(model)["name"]
+
+    def level(a: str, b: str) -> str:
+        records = frame(person("crm", "a", full_name=a), person("erp", "b", full_name=b))
+        scored = _score_pairs(features.build(canonical.to_canonical(records)[0]), model)
+        return labels[scored["gamma_name"][0]]
+
+    assert level("Ben Lamb", "Ebn Lamb") == "one name with a typo"
+    assert level("Ben Lamb", "Ben Lmab") == "one name with a typo"
+    # Tim and Tom of one family are two people, not a typo.
+    assert level("Tim Lamb", "Tom Lamb") == "same surname, different first name"
 
 
 def test_a_linked_social_profile_joins_its_contact_and_a_misattached_one_does_not(

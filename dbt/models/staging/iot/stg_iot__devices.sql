@@ -1,6 +1,8 @@
 with source as (
     select * from {{ source('iot', 'devices') }}
-    {{ latest_version('serial', '_ingested_at') }}
+    -- A device re-registered by another member of the household belongs to the latest
+    -- registrant. Both rows often land in one batch, so order by the registration time.
+    {{ latest_version('serial', parse_ts('registered_at')) }}
 )
 
 select
