@@ -8,6 +8,7 @@ model version mean one thing. ``current.json`` names the version scheduled runs 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -27,8 +28,26 @@ class Model:
     meta: dict[str, Any]
 
 
+def digest(settings: dict[str, Any], tf_tables: dict[str, pl.DataFrame]) -> str:
+    """What a model is: its parameters and its term frequencies, not when it was trained."""
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for col in sorted(tf_tables):
+        h.update(col.encode())
+        h.update(tf_tables[col].write_csv().encode())
+    return h.hexdigest()[:16]
+
+
 def save(root: Path, settings: dict[str, Any], tf_tables: dict[str, pl.DataFrame],
          meta: dict[str, Any], make_current: bool = True) -> Model:
+    """Store a new version, unless an identical model is stored already: retraining on
+    unchanged input then gives the current version back, and the runs that follow stay
+    incremental instead of rescoring everything with a copy of the same model."""
+    key = digest(settings, tf_tables)
+    same = find(root, key) if root.exists() else None
+    if same is not None:
+        if make_current:
+            set_current(root, same.version)
+        return same
     root.mkdir(parents=True, exist_ok=True)
     numbers = [int(m.group(1)) for p in root.iterdir() if (m := re.fullmatch(r"v(\d+)", p.name))]
     version = f"v{max(numbers, default=0) + 1:04d}"
@@ -37,7 +56,7 @@ def save(root: Path, settings: dict[str, Any], tf_tables: dict[str, pl.DataFrame
     (folder / "model.json").write_text(json.dumps(settings, indent=1))
     for col, table in tf_tables.items():
         table.write_parquet(folder / f"tf_{col}.parquet")
-    meta = {**meta, "version": version}
+    meta = {**meta, "version": version, "digest": key}
     (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
     if make_current:
         set_current(root, version)

@@ -51,9 +51,15 @@ def tf_tables(features: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def sample(features: pl.DataFrame, max_records: int, seed: int) -> pl.DataFrame:
-    if features.height <= max_records:
-        return features
-    return features.sample(n=max_records, seed=seed).sort("uid")
+    """At most ``max_records`` records, numbered by their key: the same records in any order
+    give the same sample and the same uids, and Splink picks its random pairs by hashing
+    uids, so the same input trains the same model (a warehouse table has no row order)."""
+    keys = [c for c in ("source", "source_record_id") if c in features.columns]
+    data = features.sort(keys or "uid").drop("uid").with_row_index("uid")
+    data = data.with_columns(pl.col("uid").cast(pl.Int64))
+    if data.height <= max_records:
+        return data
+    return data.sample(n=max_records, seed=seed).sort("uid")
 
 
 def _anchor_gammas(linker: Any, registered: Any) -> pl.DataFrame:
@@ -159,6 +165,9 @@ def fit(features: pl.DataFrame, config: IdentityConfig,
             blocking_rule(block), estimate_without_term_frequencies=True, max_pairs=2e6)
     report = _set_m_from_anchors(linker, _anchor_gammas(linker, registered))
     settings = linker.misc.save_model_to_json()
+    # A random name Splink gives each linker: not part of the model, and it would make two
+    # trainings on the same input two different models.
+    settings.pop("linker_uid", None)
     meta = {
         "trained_records": data.height,
         "input_records": features.height,

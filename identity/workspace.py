@@ -13,7 +13,6 @@ keeps customer IDs stable too.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -65,14 +64,10 @@ def default_model(clean: pl.DataFrame, config: IdentityConfig, models_dir: Path 
     settings = json.loads(DEFAULT_MODEL.read_text())
     settings["probability_two_random_records_match"] = _prior(clean, settings, config)
     tf = train.tf_tables(clean)
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    for table in tf.values():
-        digest.update(table.write_csv().encode())
-    meta = {"source": "bundled default, refitted", "digest": digest.hexdigest()[:16]}
+    meta = {"source": "bundled default, refitted"}
     if models_dir is None:
-        return Model(f"default-{meta['digest']}", settings, tf, meta)
-    return model_store.find(models_dir, meta["digest"]) or model_store.save(
-        models_dir, settings, tf, meta, make_current=False)
+        return Model(f"default-{model_store.digest(settings, tf)}", settings, tf, meta)
+    return model_store.save(models_dir, settings, tf, meta, make_current=False)
 
 
 def _prior(clean: pl.DataFrame, settings: dict, config: IdentityConfig) -> float:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import canonical, evaluate, features, placement, resolve
+from identity import canonical, evaluate, evidence, features, placement, resolve, train
 from identity import graph as graph_mod
+from identity import model as model_store
 from identity.model import Model
 from identity.settings import IdentityConfig
 from tests.identity.conftest import customers_of, frame, person
@@ -334,6 +335,21 @@ def test_a_comparison_the_training_data_never_fills_keeps_sane_weights(model) ->
     same, other = [lv for lv in social["comparison_levels"] if not lv.get("is_null_level")]
     assert same["u_probability"] <= 1e-6      # an exact handle stays strong evidence
     assert other["u_probability"] == 1.0      # a different one is not evidence for a match
+
+
+def test_retraining_unchanged_records_gives_the_current_model_back(world, config,
+                                                                   tmp_path: Path) -> None:
+    # A warehouse table has no row order; the records arrive shuffled on every read.
+    def retrain(order: int) -> Model:
+        canon, _ = canonical.to_canonical(world[0].sample(fraction=1.0, shuffle=True, seed=order))
+        feats = features.build(canon)
+        clean = evidence.without_shared(feats, evidence.find_shared(feats, config))
+        settings, meta = train.fit(clean, config)
+        return model_store.save(tmp_path, settings, train.tf_tables(clean), meta)
+
+    first, second = retrain(1), retrain(2)
+    assert first.settings == second.settings
+    assert second.version == first.version and model_store.versions(tmp_path) == [first.version]
 
 
 def test_characters_written_surname_last_meet_their_pinyin(model) -> None:

@@ -52,11 +52,13 @@ def _load_metadata(report: canonical.LoadReport) -> dict[str, object]:
 @dg.asset(key=MODEL, group_name=GROUP, deps=[INPUT], kinds={"splink", "duckdb"},
           tags={"schedule": "on-demand"})
 def identity_model(context: dg.AssetExecutionContext, storage: HubStorage) -> dg.MaterializeResult:
-    """A new version of the identity model (Splink), trained on the canonical person records.
+    """The identity model (Splink), trained on the canonical person records.
 
     Training estimates the prior, u from random pairs and m from anchor pairs (see
     docs/identity.md); the model JSON and its term-frequency tables are written to
-    state/identity/models/vNNNN and become the current version. Not run on a schedule.
+    state/identity/models/vNNNN and become the current version. Unchanged records train
+    the same model, which keeps its version (so identity runs stay incremental). Not run
+    on a schedule.
     """
     config = IdentityConfig.load()
     records, report = read_person_records(storage)
