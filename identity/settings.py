@@ -104,7 +104,8 @@ def _null(sql: str) -> dict[str, Any]:
 
 def _transposed(col: str) -> str:
     """Two neighbouring letters swapped ("eBn" for Ben, "iMa" for Mia): Jaro-Winkler scores
-    short names with a swap at the start low, yet no two names differ only so."""
+    short names with a swap at the start low, yet few pairs of real names differ only so
+    (Tim and Tom differ by a letter, which this does not accept)."""
     return (f"(damerau_levenshtein({col}_l, {col}_r) = 1 "
             f"and levenshtein({col}_l, {col}_r) = 2)")
 

@@ -124,6 +124,20 @@ def test_shared_identifiers_count_people_not_spellings(names: list[str], dobs: l
     assert (_shared_emails(names, dobs) == {"fam@example.com"}) is shared
 
 
+@pytest.mark.parametrize(("email", "household"), [
+    ("mueller.family@example.org", True),
+    ("smithfamily2@example.com", True),
+    ("familie.weber@example.de", True),
+    ("xie.family2@mail.example.cn", True),
+    ("familyguy@example.com", False),      # a word that starts like one
+    ("anna.mueller@example.org", False),
+])
+def test_household_mailboxes_are_on_the_shipped_blocklist(email: str, household: bool) -> None:
+    df, _ = load(full_name=["Anna Mueller"], email=[email])
+    shared = evidence.find_shared(features.build(df), IdentityConfig.load())
+    assert (shared.filter(pl.col("reason") == "blocklist")["value"].to_list() == [email]) is household
+
+
 @pytest.mark.parametrize(("email", "company", "work"), [
     ("ines.m@acme-tools.example", "ACME Tools GmbH", True),
     ("wolfgang.ullrich@mies-kgaa.example", "Mies GmbH & Co. KGaA", True),  # first word leads
