@@ -144,7 +144,8 @@ def as_text(e: Explanation) -> str:
         out.append("Steward overrides:")
         out += [f"  {r} {a} ~ {b}" for r, a, b in e.overrides.iter_rows()]
     if e.placed:
-        out.append("Joined by the unique-name rule (no other customer has their name): "
+        out.append("Joined by the unique-name rule (no other customer has their name, or "
+                   "none other in their city): "
                    + ", ".join(e.placed))
     out.append(f"Evidence per pair (prior {e.prior_bits:+.1f} bits):")
     for p in e.pairs:
