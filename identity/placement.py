@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from identity.features import PLACEMENT_KEYS
+from identity.settings import swapped_letters_sql
 
 RICH = ("email", "phone", "dob", "street", "postcode", "national_id")
 
@@ -41,7 +42,6 @@ _EXACT = """(
     or (s.first_name = x.last_name and s.last_name = x.first_name)
 )"""
 # Tier 2: each join key already implies part of the match; the condition checks the rest.
-_SWAP = "{a} <> {b} and damerau_levenshtein({a}, {b}) = 1"
 _DL1 = ("{a} <> {b} and abs(length({a}) - length({b})) <= 1 "
         "and damerau_levenshtein({a}, {b}) <= 1")
 
@@ -93,9 +93,9 @@ CLOSE_JOINS = (
          _DL1.format(a="s.last_name", b="x.last_name"), near="last_name"),
     # two neighbouring letters swapped, where typo keys miss it: at either end ("iMa Eimer")
     Join("s.swap_first", "swap_first", "length(s.first_name) >= 3 and s.name_hanzi is null",
-         _SWAP.format(a="s.first_name", b="x.first_name")),
+         swapped_letters_sql("s.first_name", "x.first_name")),
     Join("s.swap_last", "swap_last", "length(s.last_name) >= 3 and s.name_hanzi is null",
-         _SWAP.format(a="s.last_name", b="x.last_name")),
+         swapped_letters_sql("s.last_name", "x.last_name")),
     # an initial for the surname ("Gloria H.") or the first name ("J. Smith")
     Join("s.initial_last", "initial_last", "length(s.last_name) = 1"),
     Join("s.initial_first", "initial_first", "length(s.first_name) = 1"),

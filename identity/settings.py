@@ -102,12 +102,12 @@ def _null(sql: str) -> dict[str, Any]:
     return _level(sql, "null", is_null_level=True)
 
 
-def _transposed(col: str) -> str:
+def swapped_letters_sql(a: str, b: str) -> str:
     """Two neighbouring letters swapped ("eBn" for Ben, "iMa" for Mia): Jaro-Winkler scores
     short names with a swap at the start low, yet few pairs of real names differ only so
-    (Tim and Tom differ by a letter, which this does not accept)."""
-    return (f"(damerau_levenshtein({col}_l, {col}_r) = 1 "
-            f"and levenshtein({col}_l, {col}_r) = 2)")
+    (Tim and Tom differ by a letter, which this does not accept). Used both as part of a
+    comparison level and by placement (identity/placement.py)."""
+    return f"(damerau_levenshtein({a}, {b}) = 1 and levenshtein({a}, {b}) = 2)"
 
 
 ELSE = _level("ELSE", "all other")
@@ -147,8 +147,9 @@ NAME = {
                "same letters, split differently"),
         _level(given_name_alone_sql("{}_l", "{}_r"), "a given name alone"),
         _level(f"(last_name_l = last_name_r and ({JW}(first_name_l, first_name_r) >= 0.88 or "
-               f"{_transposed('first_name')})) or (first_name_l = first_name_r and "
-               f"({JW}(last_name_l, last_name_r) >= 0.88 or {_transposed('last_name')}))",
+               f"{swapped_letters_sql('first_name_l', 'first_name_r')})) or (first_name_l = "
+               f"first_name_r and ({JW}(last_name_l, last_name_r) >= 0.88 or "
+               f"{swapped_letters_sql('last_name_l', 'last_name_r')}))",
                "one name with a typo"),
         _level("(last_name_l = last_name_r and (length(first_name_l) = 1 or length(first_name_r) = 1)"
                " and left(first_name_l, 1) = left(first_name_r, 1)) or "
