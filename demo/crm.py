@@ -305,7 +305,7 @@ def move_opportunities(ctx: Context, con: sqlite3.Connection, since: int) -> Non
             continue
         # Waiting times are memoryless: a stage entered before `since` can end from `since` on.
         t = float(max(since, clock.parse(record["updated_at"])))
-        moved = False
+        changes: dict[str, object] = {}
         while stage in STAGES_OPEN:
             t += rng.exponential(STAGE_DAYS * clock.DAY)
             if t >= ctx.now:
@@ -317,14 +317,11 @@ def move_opportunities(ctx: Context, con: sqlite3.Connection, since: int) -> Non
                 stage = STAGES_OPEN[position + 1]
             else:
                 stage = "closed_won" if rng.random() < WON_AFTER_NEGOTIATION else "closed_lost"
-            record["stage"], record["updated_at"] = stage, clock.fmt_one(int(t))
+            changes.update(stage=stage, updated_at=clock.fmt_one(int(t)))
             if stage not in STAGES_OPEN:
-                record["close_date"] = clock.fmt_one(int(t), "%Y-%m-%d")
-            moved = True
-        if moved:
-            con.execute("UPDATE opportunities SET payload = ?, updated_at = ? WHERE id = ?",
-                        (json.dumps(record, ensure_ascii=False, separators=(",", ":")),
-                         record["updated_at"], record_id))
+                changes["close_date"] = clock.fmt_one(int(t), "%Y-%m-%d")
+        if changes:
+            update_record(con, "opportunities", record_id, changes)
 
 
 def change_contacts(ctx: Context, con: sqlite3.Connection, rng: np.random.Generator,
