@@ -2,35 +2,41 @@
 SHELL := /bin/bash
 export HUB_DATA_DIR ?= $(CURDIR)/.hub
 PEOPLE ?= 20000
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH when there is one; otherwise a private copy in .tools/, so neither PATH nor
+# HOME needs to know about it.
+UV ?= $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+HUB := $(CURDIR)/.venv/bin/hub
 
 .PHONY: install demo run test lint ui clean
 
 install: .venv/.installed
 
-.venv/.installed: pyproject.toml uv.lock
-	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
-	uv sync --frozen
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/python -m pip install --quiet uv
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
 	@touch $@
 
 demo: install
-	uv run hub simulate --people $(PEOPLE)
-	uv run hub run
+	$(HUB) simulate --people $(PEOPLE)
+	$(HUB) run
 
 run: install
-	uv run hub run
+	$(HUB) run
 
 test: install
-	uv run ruff check .
-	uv run dg check defs
-	uv run pytest -q
+	.venv/bin/ruff check .
+	.venv/bin/dg check defs
+	.venv/bin/pytest -q
 
 # ruff check only: the code keeps hanging indents that ruff format would reflow.
 lint: install
-	uv run ruff check .
+	.venv/bin/ruff check .
 
 ui: install
-	uv run hub ui
+	$(HUB) ui
 
 clean:
 	rm -rf .hub dbt/target dbt/logs
