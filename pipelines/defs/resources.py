@@ -5,11 +5,10 @@ from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
-from dagster_dbt import DbtCliResource
 
 from hub.settings import HubPaths
 from pipelines.connectors.crm_api import CrmClient
-from pipelines.defs.transform.project import dbt_project
+from pipelines.defs.transform.project import dbt_cli
 from pipelines.lib.progress_logger import progress_logger
 
 
@@ -60,7 +59,7 @@ def resources() -> dg.Definitions:
             "crm": CrmApi(base_url=dg.EnvVar("HUB_CRM_URL"), api_key=dg.EnvVar("HUB_CRM_API_KEY")),
             "erp": ErpDatabase(url=dg.EnvVar("HUB_ERP_URL")),
             "landing": LandingZone(root=dg.EnvVar("HUB_LANDING_DIR")),
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            "dbt": dbt_cli(),
         },
         executor=executor,
         loggers={"console": progress_logger},

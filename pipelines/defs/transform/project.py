@@ -7,15 +7,28 @@ which doubles a launch on two cores.
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
 from hub.settings import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt"
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+
+
+def dbt_executable() -> str:
+    """dbt beside the running interpreter (a venv, a ``pip install``), else from PATH, so that
+    ``hub`` works however it is launched: ``uv run``, ``.venv/bin/hub`` or an installed script."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_cli() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
 def _newest_source_mtime(root: Path) -> float:
@@ -30,4 +43,5 @@ def manifest_is_stale(project: DbtProject = dbt_project) -> bool:
 
 
 if manifest_is_stale():
-    dbt_project.preparer.prepare(dbt_project)
+    # The preparer's own resource looks for dbt on PATH only, so parse through ours.
+    dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
