@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pipelines.connectors.contracts import EntityContract, Field
+from quality.contracts import EntityContract, Field
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _TRUE = {"true", "t", "yes", "y", "1"}

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hub.settings import HubPaths
-from pipelines.connectors.contracts import EntityContract
+from quality.contracts import EntityContract
 from quality.row_validation import DriftReport, RawRecord, validate
 from warehouse import delta_store
 

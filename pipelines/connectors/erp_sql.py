@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pipelines.connectors.contracts import EntityContract
+from quality.contracts import EntityContract
 
 
 def _quote(engine: sa.Engine, name: str) -> str:

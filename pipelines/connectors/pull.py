@@ -16,9 +16,9 @@ import sqlalchemy as sa
 
 from hub.settings import HubPaths
 from pipelines.connectors import erp_sql
-from pipelines.connectors.contracts import EntityContract
 from pipelines.connectors.crm_api import CrmClient
 from pipelines.connectors.landing_files import LandedFile, list_files
+from quality.contracts import EntityContract
 from quality.row_validation import RawRecord
 from warehouse.bronze import BronzeLanding, LandingReport
 from warehouse.state_store import JsonState

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from demo import world
-from pipelines.connectors.contracts import CONTRACTS, EntityContract
+from quality.contracts import CONTRACTS, EntityContract
 from tests.demo.helpers import lines, sql
 
 TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int,), "float": (float, int),

@@ -11,7 +11,7 @@ import polars as pl
 
 from demo import world
 from demo.identifiers import cn_resident_id_valid
-from pipelines.connectors.contracts import CONTRACTS
+from quality.contracts import CONTRACTS
 from tests.demo.conftest import PEOPLE
 from tests.demo.helpers import delivered_rows, lines, people, records, sql, truth
 

@@ -12,7 +12,7 @@ import pytest
 from demo import world
 from demo.crm_server import CrmServer
 from hub.settings import HubPaths, apply_env_defaults
-from pipelines.connectors.contracts import CONTRACTS
+from quality.contracts import CONTRACTS
 from warehouse import delta_store
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from hub.settings import HubPaths
-from pipelines.connectors.contracts import CONTRACTS
+from quality.contracts import CONTRACTS
 from quality.row_validation import RawRecord
 from tests.gold.conftest import write_identity
 from warehouse.bronze import BronzeLanding

@@ -44,10 +44,10 @@ def test_schedule_and_sensors_are_registered(defs: dg.Definitions) -> None:
 
 
 def test_landing_sensor_requests_a_run_once_per_delivery(defs: dg.Definitions, hub_paths: HubPaths, tmp_path: Path) -> None:
-    from pipelines.connectors.contracts import SOCIAL_POSTS
     from pipelines.connectors.landing_files import read_jsonl
     from pipelines.connectors.pull import pull_files
     from pipelines.defs.resources import HubStorage, LandingZone
+    from quality.contracts import SOCIAL_POSTS
 
     landing = tmp_path / "landing"
     (landing / "social").mkdir(parents=True)

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from hub.settings import HubPaths
-from pipelines.connectors.contracts import ERP_INVOICES, ERP_ORDER_LINES
 from pipelines.connectors.pull import cursors, pull_erp
+from quality.contracts import ERP_INVOICES, ERP_ORDER_LINES
 from warehouse import delta_store
 
 INVOICES_DDL = """create table invoices (invoice_no text primary key, order_no text, customer_no text,

@@ -5,9 +5,9 @@ import shutil
 from pathlib import Path
 
 from hub.settings import HubPaths
-from pipelines.connectors.contracts import IOT_DEVICES, SOCIAL_POSTS
 from pipelines.connectors.landing_files import read_csv, read_jsonl
 from pipelines.connectors.pull import new_files, pull_files
+from quality.contracts import IOT_DEVICES, SOCIAL_POSTS
 from warehouse import delta_store
 
 

@@ -1,6 +1,6 @@
 import json
 
-from pipelines.connectors.contracts import SOCIAL_POSTS, EntityContract, Field
+from quality.contracts import SOCIAL_POSTS, EntityContract, Field
 from quality.row_validation import RawRecord, validate
 
 CONTRACT = EntityContract(

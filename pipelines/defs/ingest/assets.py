@@ -5,16 +5,16 @@ from collections.abc import Callable, Iterator
 
 import dagster as dg
 
-from pipelines.connectors.contracts import (
+from pipelines.connectors.landing_files import read_csv, read_jsonl
+from pipelines.connectors.pull import pull_crm, pull_erp, pull_files
+from pipelines.defs.resources import CrmApi, ErpDatabase, HubStorage, LandingZone
+from quality.contracts import (
     IOT_DEVICES,
     IOT_TELEMETRY,
     SOCIAL_POSTS,
     EntityContract,
     contracts_for,
 )
-from pipelines.connectors.landing_files import read_csv, read_jsonl
-from pipelines.connectors.pull import pull_crm, pull_erp, pull_files
-from pipelines.defs.resources import CrmApi, ErpDatabase, HubStorage, LandingZone
 from warehouse import delta_store
 from warehouse.bronze import LandingReport
 
