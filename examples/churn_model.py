@@ -27,8 +27,8 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
-from hub.settings import HubPaths
 from warehouse.features import get_training_frame
+from warehouse.layout import HubPaths
 
 IDENTITY_SOURCES = {
     ("crm", "contacts"): "crm", ("erp", "customers"): "erp", ("erp", "customer_contacts"): "erp_contacts",

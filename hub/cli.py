@@ -15,7 +15,7 @@ import typer
 
 from hub.features_cli import features_app
 from hub.identity_cli import identity_app
-from hub.settings import PROJECT_ROOT, apply_env_defaults
+from warehouse.layout import PROJECT_ROOT, apply_env_defaults
 
 app = typer.Typer(
     help="Customer Hub: an open customer data platform for AI-driven CRM.",
@@ -51,7 +51,7 @@ def simulate(
     import json
 
     from demo import world
-    from hub.settings import HubPaths
+    from warehouse.layout import HubPaths
 
     root = HubPaths.from_env().world
     started = time.perf_counter()
@@ -117,7 +117,7 @@ def crm_server(
 ) -> None:
     """Serve the simulated CRM REST API in the foreground."""
     from demo.crm_server import CrmServer
-    from hub.settings import HubPaths
+    from warehouse.layout import HubPaths
 
     world = HubPaths.from_env().world
     with CrmServer(world / "crm" / "crm.sqlite", os.environ["HUB_CRM_API_KEY"], port=port) as server:
@@ -136,7 +136,7 @@ def _crm_server_if_needed() -> Iterator[None]:
     Only when HUB_CRM_URL was not set: then whatever answers on the default port may be
     another world's server, so the hub starts its own and points HUB_CRM_URL at it.
     """
-    from hub.settings import HubPaths
+    from warehouse.layout import HubPaths
 
     db = HubPaths.from_env().world / "crm" / "crm.sqlite"
     if _CRM_URL_EXPLICIT or not db.exists():

@@ -49,8 +49,8 @@ def _config(path: Path | None) -> IdentityConfig:
 
 def _workspace(state: Path | None) -> Workspace:
     """The workspace of a `resolve --out` folder, a workspace folder, or the pipeline's."""
-    from hub.settings import HubPaths
     from identity.workspace import Workspace
+    from warehouse.layout import HubPaths
 
     if state is None:
         return Workspace(HubPaths.from_env().state / "identity")
@@ -195,10 +195,10 @@ def train(
     config: Annotated[Path | None, typer.Option(help="An identity.yaml to use instead of the default.")] = None,
 ) -> None:
     """Train a new model version (scheduled runs keep using it until the next training)."""
-    from hub.settings import HubPaths
     from identity import canonical, evidence, features
     from identity import model as model_store
     from identity import train as train_mod
+    from warehouse.layout import HubPaths
 
     _quiet()
     cfg = _config(config)

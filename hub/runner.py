@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 
-from hub.settings import HubPaths
+from warehouse.layout import HubPaths
 
 
 def _execute(job: dg.JobDefinition, keys: Sequence[dg.AssetKey], tags: dict[str, Any]) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import duckdb
 
-from hub.settings import HubPaths
 from warehouse import delta_store
 from warehouse.dbt_plugin import register_udfs
+from warehouse.layout import HubPaths
 
 
 def table_counts(paths: HubPaths) -> dict[str, int]:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from hub.settings import apply_env_defaults
+from warehouse.layout import apply_env_defaults
 
 apply_env_defaults()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.settings import HubPaths
+from warehouse.layout import HubPaths
 
 
 @pytest.fixture

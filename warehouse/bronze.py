@@ -19,10 +19,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hub.settings import HubPaths
 from quality.contracts import EntityContract
 from quality.row_validation import DriftReport, RawRecord, validate
 from warehouse import delta_store
+from warehouse.layout import HubPaths
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(), "int": pa.int64(), "float": pa.float64(),

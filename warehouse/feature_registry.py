@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from hub.settings import PROJECT_ROOT
+from warehouse.layout import PROJECT_ROOT
 
 MODELS_YML = PROJECT_ROOT / "dbt" / "models" / "marts" / "_marts__models.yml"
 FEATURE_MODEL = "customer_features_daily"

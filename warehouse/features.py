@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from hub.settings import HubPaths
+from warehouse.layout import HubPaths
 
 FEATURE_TABLE = "customer_features_daily"
 CONSENT_TABLE = "consent_events"

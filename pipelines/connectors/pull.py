@@ -14,13 +14,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.settings import HubPaths
 from pipelines.connectors import erp_sql
 from pipelines.connectors.crm_api import CrmClient
 from pipelines.connectors.landing_files import LandedFile, list_files
 from quality.contracts import EntityContract
 from quality.row_validation import RawRecord
 from warehouse.bronze import BronzeLanding, LandingReport
+from warehouse.layout import HubPaths
 from warehouse.state_store import JsonState
 
 # Re-read a second before the cursor: records written in the same second as the

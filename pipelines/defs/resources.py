@@ -1,4 +1,4 @@
-"""Resources shared by every asset, configured through environment variables (see hub.settings)."""
+"""Resources shared by every asset, configured through environment variables (see warehouse.layout)."""
 
 
 from pathlib import Path
@@ -6,10 +6,10 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from hub.settings import HubPaths
 from pipelines.connectors.crm_api import CrmClient
 from pipelines.defs.transform.project import dbt_cli
 from pipelines.lib.progress_logger import progress_logger
+from warehouse.layout import HubPaths
 
 
 class HubStorage(dg.ConfigurableResource):

@@ -11,9 +11,9 @@ import pytest
 
 from demo import world
 from demo.crm_server import CrmServer
-from hub.settings import HubPaths, apply_env_defaults
 from quality.contracts import CONTRACTS
 from warehouse import delta_store
+from warehouse.layout import HubPaths, apply_env_defaults
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
-from hub.settings import PROJECT_ROOT, HubPaths
+from warehouse.layout import PROJECT_ROOT, HubPaths
 
 DBT = Path(sys.executable).parent / "dbt"
 

@@ -3,7 +3,7 @@
 import dagster as dg
 import pytest
 
-from hub.settings import HubPaths, apply_env_defaults
+from warehouse.layout import HubPaths, apply_env_defaults
 
 
 @pytest.fixture
@@ -40,8 +40,8 @@ def test_mart_checks_block_publishing(graph) -> None:
 def test_partitions_match_the_dbt_spine() -> None:
     import re
 
-    from hub.settings import PROJECT_ROOT
     from pipelines.defs.gold.partitions import FEATURES_DAILY_FROM, feature_partitions
+    from warehouse.layout import PROJECT_ROOT
 
     for model in ("customer_features_daily", "churn_labels"):
         sql = (PROJECT_ROOT / "dbt" / "models" / "marts" / f"{model}.sql").read_text()

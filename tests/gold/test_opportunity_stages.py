@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from hub.settings import HubPaths
 from quality.contracts import CONTRACTS
 from quality.row_validation import RawRecord
 from tests.gold.conftest import write_identity
 from warehouse.bronze import BronzeLanding
 from warehouse.features import ConsentNotEnforcedWarning, get_training_frame
+from warehouse.layout import HubPaths
 from warehouse.publish import publish_partitions
 
 STAGE_FEATURES = [

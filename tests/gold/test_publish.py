@@ -6,7 +6,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from hub.settings import HubPaths
+from warehouse.layout import HubPaths
 from warehouse.publish import preview_markdown, publish_mart, publish_partitions
 
 MARTS = """

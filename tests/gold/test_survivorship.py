@@ -6,8 +6,8 @@ import json
 import pytest
 import yaml
 
-from hub.settings import PROJECT_ROOT, HubPaths
 from tests.gold.conftest import write_identity
+from warehouse.layout import PROJECT_ROOT, HubPaths
 
 RULES_FILE = PROJECT_ROOT / "dbt" / "models" / "marts" / "survivorship.yml"
 CANONICAL = ["full_name", "first_name", "last_name", "birth_date", "email", "phone", "street", "city",

@@ -7,10 +7,10 @@ import duckdb
 import polars as pl
 
 from bench.identity_data import generate
-from hub.settings import HubPaths
 from pipelines.defs.identity import assets, checks
 from pipelines.defs.resources import HubStorage
 from warehouse import delta_store
+from warehouse.layout import HubPaths
 
 
 def _warehouse(paths: HubPaths, records: pl.DataFrame) -> None:

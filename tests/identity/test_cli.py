@@ -11,7 +11,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from hub.identity_cli import identity_app
-from hub.settings import HubPaths
+from warehouse.layout import HubPaths
 
 runner = CliRunner()
 

@@ -8,11 +8,11 @@ import pytest
 
 from demo import world
 from demo.crm_server import CrmServer
-from hub.settings import HubPaths
 from pipelines.connectors.crm_api import CrmApiError, CrmClient
 from pipelines.connectors.pull import cursors, pull_crm
 from quality.contracts import CRM_CONTACTS
 from warehouse import delta_store
+from warehouse.layout import HubPaths
 
 KEY = "test-key"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hub.settings import HubPaths, apply_env_defaults
+from warehouse.layout import HubPaths, apply_env_defaults
 
 
 @pytest.fixture

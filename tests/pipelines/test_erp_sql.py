@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.settings import HubPaths
 from pipelines.connectors.pull import cursors, pull_erp
 from quality.contracts import ERP_INVOICES, ERP_ORDER_LINES
 from warehouse import delta_store
+from warehouse.layout import HubPaths
 
 INVOICES_DDL = """create table invoices (invoice_no text primary key, order_no text, customer_no text,
     invoice_date text, amount {amount_type}, currency text, paid_at text, updated_at text)"""

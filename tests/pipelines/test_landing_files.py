@@ -4,11 +4,11 @@ import json
 import shutil
 from pathlib import Path
 
-from hub.settings import HubPaths
 from pipelines.connectors.landing_files import read_csv, read_jsonl
 from pipelines.connectors.pull import new_files, pull_files
 from quality.contracts import IOT_DEVICES, SOCIAL_POSTS
 from warehouse import delta_store
+from warehouse.layout import HubPaths
 
 
 def _post(i: int, **extra: object) -> str:

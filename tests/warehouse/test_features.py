@@ -8,8 +8,8 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
-from hub.settings import HubPaths
 from warehouse.features import ConsentNotEnforcedWarning, get_training_frame
+from warehouse.layout import HubPaths
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from hub.settings import PROJECT_ROOT
+from warehouse.layout import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt"
 
