@@ -13,9 +13,10 @@ from typing import Annotated
 
 import typer
 
+from hub.environment import apply_env_defaults
 from hub.features_cli import features_app
 from hub.identity_cli import identity_app
-from warehouse.layout import PROJECT_ROOT, apply_env_defaults
+from warehouse.layout import PROJECT_ROOT
 
 app = typer.Typer(
     help="Customer Hub: an open customer data platform for AI-driven CRM.",

@@ -4,8 +4,4 @@ from pathlib import Path
 
 import dagster as dg
 
-from warehouse.layout import apply_env_defaults
-
-apply_env_defaults()
-
 defs = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

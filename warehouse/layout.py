@@ -1,4 +1,9 @@
-"""One place for where the hub keeps things. Every path derives from HUB_DATA_DIR."""
+"""Where the hub keeps things: every path below the data root, in one place.
+
+The data root is ``HUB_DATA_DIR`` (default ``./.hub``). :meth:`HubPaths.from_env` is the one
+place that reads it; the CLI and the Dagster resources call it and hand the paths down, so
+no library reads the environment or builds a path of its own.
+"""
 
 from __future__ import annotations
 
@@ -46,8 +51,43 @@ class HubPaths:
         return self.root / "warehouse.duckdb"
 
     @property
+    def published(self) -> Path:
+        """One database per role, published from the warehouse."""
+        return self.root / "published"
+
+    @property
     def dagster_home(self) -> Path:
-        return Path(os.environ.get("DAGSTER_HOME", self.root / "dagster")).resolve()
+        """Dagster's instance when ``DAGSTER_HOME`` does not name another."""
+        return self.root / "dagster"
+
+    @property
+    def batches(self) -> Path:
+        """One row per landed batch (page, chunk or file)."""
+        return self.bronze / "_batches"
+
+    @property
+    def cursors(self) -> Path:
+        """CRM cursors and ERP keyset watermarks."""
+        return self.state / "cursors.json"
+
+    @property
+    def ledgers(self) -> Path:
+        return self.state / "ledgers"
+
+    @property
+    def identity_workspace(self) -> Path:
+        """Identity models, run state, key index and steward overrides."""
+        return self.state / "identity"
+
+    @property
+    def keys(self) -> Path:
+        """The key store: wrapped data keys per subject record."""
+        return self.state / "keys"
+
+    @property
+    def audit(self) -> Path:
+        """The hash-chained audit log."""
+        return self.state / "audit"
 
     def bronze_table(self, source: str, entity: str) -> Path:
         return self.bronze / source / entity
@@ -55,35 +95,9 @@ class HubPaths:
     def quarantine_table(self, source: str) -> Path:
         return self.quarantine / source
 
+    def gold_table(self, table: str) -> Path:
+        return self.gold / table
 
-def env_defaults(paths: HubPaths) -> dict[str, str]:
-    """Defaults for every setting the code location reads through ``dg.EnvVar``."""
-    world = paths.world
-    return {
-        "HUB_DATA_DIR": str(paths.root),
-        "DAGSTER_HOME": str(paths.dagster_home),
-        "HUB_CRM_URL": "http://127.0.0.1:8765",
-        "HUB_CRM_API_KEY": "demo-key",
-        "HUB_ERP_URL": f"sqlite:///{world / 'erp' / 'erp.sqlite'}",
-        "HUB_LANDING_DIR": str(world / "landing"),
-        "HUB_EXECUTOR": "in_process",
-        # Telemetry off: this machine has no internet and users should opt in, not out.
-        "DAGSTER_DISABLE_TELEMETRY": "1",
-        "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "GX_ANALYTICS_ENABLED": "false",
-        "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
-    }
-
-
-def apply_env_defaults() -> HubPaths:
-    """Fill unset settings with their defaults (explicit environment always wins)."""
-    paths = HubPaths.from_env()
-    for key, value in env_defaults(paths).items():
-        os.environ.setdefault(key, value)
-    home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    instance_yaml = home / "dagster.yaml"
-    if not instance_yaml.exists():
-        instance_yaml.symlink_to(PROJECT_ROOT / "dagster.yaml")
-    return paths
+    def ledger(self, source: str, entity: str) -> Path:
+        """SHA-256 of every file landed for one file source entity."""
+        return self.ledgers / f"{source}_{entity}.json"

@@ -1,4 +1,5 @@
-"""Resources shared by every asset, configured through environment variables (see warehouse.layout)."""
+"""Resources shared by every asset, configured through environment variables (defaults in
+hub.environment; the data root through HubPaths.from_env, its one reader)."""
 
 
 from pathlib import Path
@@ -55,7 +56,7 @@ def resources() -> dg.Definitions:
     executor = dg.multiprocess_executor if dg.EnvVar("HUB_EXECUTOR").get_value() == "multiprocess" else dg.in_process_executor
     return dg.Definitions(
         resources={
-            "storage": HubStorage(data_dir=dg.EnvVar("HUB_DATA_DIR")),
+            "storage": HubStorage(data_dir=str(HubPaths.from_env().root)),
             "crm": CrmApi(base_url=dg.EnvVar("HUB_CRM_URL"), api_key=dg.EnvVar("HUB_CRM_API_KEY")),
             "erp": ErpDatabase(url=dg.EnvVar("HUB_ERP_URL")),
             "landing": LandingZone(root=dg.EnvVar("HUB_LANDING_DIR")),

@@ -3,7 +3,8 @@
 import dagster as dg
 import pytest
 
-from warehouse.layout import HubPaths, apply_env_defaults
+from hub.environment import apply_env_defaults
+from warehouse.layout import HubPaths
 
 
 @pytest.fixture
