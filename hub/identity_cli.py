@@ -53,7 +53,7 @@ def _workspace(state: Path | None) -> Workspace:
     from warehouse.layout import HubPaths
 
     if state is None:
-        return Workspace(HubPaths.from_env().state / "identity")
+        return Workspace(HubPaths.from_env().identity_workspace)
     if (state / WORKSPACE_IN_OUT).is_dir():
         return Workspace(state / WORKSPACE_IN_OUT)
     return Workspace(state)

@@ -180,6 +180,6 @@ class BronzeLanding:
         if self._rejected:
             delta_store.append(self.quarantine_path, pa.Table.from_pylist(self._rejected, schema=QUARANTINE_SCHEMA))
         if self._batches:
-            delta_store.append(self.paths.bronze / "_batches", pa.Table.from_pylist(self._batches, schema=BATCH_SCHEMA))
+            delta_store.append(self.paths.batches, pa.Table.from_pylist(self._batches, schema=BATCH_SCHEMA))
         self._accepted, self._rejected, self._batches = [], [], []
         return self.report

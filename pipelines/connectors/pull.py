@@ -29,11 +29,11 @@ CURSOR_OVERLAP = dt.timedelta(seconds=1)
 
 
 def cursors(paths: HubPaths) -> JsonState:
-    return JsonState(paths.state / "cursors.json")
+    return JsonState(paths.cursors)
 
 
 def ledger(paths: HubPaths, contract: EntityContract) -> JsonState:
-    return JsonState(paths.state / "ledgers" / f"{contract.source}_{contract.entity}.json")
+    return JsonState(paths.ledger(contract.source, contract.entity))
 
 
 def _run_id(contract: EntityContract) -> str:

@@ -32,7 +32,7 @@ GROUP = "identity"
 
 
 def workspace(storage: HubStorage) -> Workspace:
-    return Workspace(storage.paths().state / "identity")
+    return Workspace(storage.paths().identity_workspace)
 
 
 def read_person_records(storage: HubStorage) -> tuple[pl.DataFrame, canonical.LoadReport]:
