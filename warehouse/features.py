@@ -14,8 +14,14 @@ rows are written straight to their entity rows, so the feature table is never he
 
 Consent: rows of customers without ``ai_training`` consent at ``event_ts`` are dropped. The
 consent events (``customer_id, purpose, granted, effective_at``) come from the privacy issue at
-``$HUB_DATA_DIR/gold/consent_events``; until that table exists, nothing can be enforced: the
-frame is returned whole with a :class:`ConsentNotEnforcedWarning` (docs/deviations.md).
+``gold/consent_events`` under the data root; until that table exists, nothing can be enforced:
+the frame is returned whole with a :class:`ConsentNotEnforcedWarning` (docs/deviations.md).
+
+Where the tables are: ``paths`` (a :class:`warehouse.layout.HubPaths`) names the data root.
+It is a keyword with a default so that the contract call ``get_training_frame(entities,
+features)`` keeps working in a notebook or a model's training script: left out, the root comes
+from :meth:`HubPaths.from_env`, the one reader of ``HUB_DATA_DIR``; code that already holds
+its paths (an asset, a benchmark, a test) hands them in and reads no environment.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ def get_training_frame(
     *,
     feature_table: Any = None,
     consent: Any = None,
+    paths: HubPaths | None = None,
 ) -> Frame:
     """Entity rows joined ASOF with the latest features known at their ``event_ts``.
 
@@ -66,16 +73,17 @@ def get_training_frame(
     ``feature_table``: defaults to the gold Delta table; a Delta folder, Parquet path, Arrow
     table or dataset, pandas or Polars frame also work. ``consent``: defaults to the gold
     consent table if present; any of the same forms, with ``customer_id, purpose, granted,
-    effective_at``.
+    effective_at``. ``paths``: the data root whose gold tables are the defaults (default:
+    :meth:`HubPaths.from_env`).
     """
     table = _to_arrow(entities)
     _require(table, ("customer_id", "event_ts"), "entities")
-    source = _feature_source(feature_table)
+    source = _feature_source(feature_table, paths)
     names = _select_features(source.schema, features, table.schema)
     keys = _keys(table)
     snapshots = _Snapshots(source, names, pc.max(keys["event_ts"]))
     rows = _match(keys, snapshots.keys)
-    keep = _consented_rows(table, consent)
+    keep = _consented_rows(table, consent, paths)
 
     gathered = _gather(snapshots, rows)
     out = pa.Table.from_arrays(
@@ -238,9 +246,9 @@ class _Column:
         return gathered.take(pa.array(slot, mask=mask))
 
 
-def feature_names(feature_table: Any = None) -> list[str]:
+def feature_names(feature_table: Any = None, paths: HubPaths | None = None) -> list[str]:
     """The feature columns of the feature table (everything but the keys)."""
-    return [n for n in _feature_source(feature_table).schema.names if n not in KEY_COLUMNS]
+    return [n for n in _feature_source(feature_table, paths).schema.names if n not in KEY_COLUMNS]
 
 
 def _to_arrow(data: Any) -> pa.Table:
@@ -316,11 +324,17 @@ def _resolve_table(source: Any, default: Path) -> pa.Table | ds.Dataset | None:
     return _to_arrow(source)
 
 
-def _feature_source(feature_table: Any) -> pa.Table | ds.Dataset:
-    found = _resolve_table(feature_table, HubPaths.from_env().gold / FEATURE_TABLE)
+def _gold_table(paths: HubPaths | None, table: str) -> Path:
+    """A gold table of ``paths``, or of the data root the environment names."""
+    return (paths or HubPaths.from_env()).gold_table(table)
+
+
+def _feature_source(feature_table: Any, paths: HubPaths | None = None) -> pa.Table | ds.Dataset:
+    default = _gold_table(paths, FEATURE_TABLE)
+    found = _resolve_table(feature_table, default)
     if found is None:
         raise FileNotFoundError(
-            f"no feature table at {feature_table or HubPaths.from_env().gold / FEATURE_TABLE}: "
+            f"no feature table at {feature_table or default}: "
             "materialise gold/customer_features_daily first (hub run)"
         )
     _require(found.schema, KEY_COLUMNS, "the feature table")
@@ -341,9 +355,9 @@ def _select_features(
     return names
 
 
-def _consented_rows(entities: pa.Table, consent: Any) -> pa.Array | None:
+def _consented_rows(entities: pa.Table, consent: Any, paths: HubPaths | None = None) -> pa.Array | None:
     """Boolean mask of entity rows whose customer had ai_training consent at event_ts."""
-    events = _resolve_table(consent, HubPaths.from_env().gold / CONSENT_TABLE)
+    events = _resolve_table(consent, _gold_table(paths, CONSENT_TABLE))
     if events is None:
         warnings.warn(
             "no consent table yet (gold/consent_events, from the privacy issue): "

@@ -1,6 +1,7 @@
 """get_training_frame: point-in-time correctness (no leakage), frame types, consent."""
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pandas as pd
 import polars as pl
@@ -72,6 +73,20 @@ def test_time_zones_dates_and_delta_tables(snapshots: pl.DataFrame, hub_paths: H
     dates = pa.table({"customer_id": ["C1"], "event_ts": pa.array([date(2026, 1, 10)])})
     with pytest.warns(ConsentNotEnforcedWarning):
         assert get_training_frame(dates)["tickets_30d"].to_pylist() == [99]
+
+
+def test_handed_paths_are_read_and_the_environment_is_not(
+    snapshots: pl.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = HubPaths(tmp_path / "elsewhere")
+    write_deltalake(str(paths.gold_table("customer_features_daily")), snapshots.to_arrow())
+    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "empty"))  # holds no feature table
+    entities = pl.DataFrame({"customer_id": ["C1"], "event_ts": [datetime(2026, 1, 10)]})
+    with pytest.warns(ConsentNotEnforcedWarning):
+        frame = get_training_frame(entities, ["tickets_30d"], paths=paths)
+    assert frame["tickets_30d"].to_list() == [99]
+    with pytest.raises(FileNotFoundError, match="empty"):
+        get_training_frame(entities)
 
 
 def test_unknown_features_and_clashing_columns_are_refused(snapshots: pl.DataFrame, hub_paths: HubPaths) -> None:
