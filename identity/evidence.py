@@ -187,11 +187,9 @@ def load_overrides(folder: Path | None) -> pl.DataFrame:
         return empty
     frames = []
     if (folder / "_delta_log").is_dir():
-        from warehouse import delta_store
+        from deltalake import DeltaTable
 
-        table = delta_store.read(folder)
-        if table is not None:
-            frames.append(pl.from_arrow(table))
+        frames.append(pl.from_arrow(DeltaTable(str(folder)).to_pyarrow_table()))
     for path in sorted(folder.glob("*.csv")):
         frames.append(pl.read_csv(path, infer_schema=False))
     if not frames:

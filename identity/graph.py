@@ -12,7 +12,6 @@ who belongs to whom, not every rescoring.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 
@@ -70,22 +69,3 @@ def changes(events: pl.DataFrame, keys: pl.DataFrame, run_id: str, ts: dt.dateti
                     "customer_id", "other_customer_id", *KEY)
             .cast(CHANGES_SCHEMA))
 
-
-def publish(graph: pl.DataFrame | None, new_changes: pl.DataFrame, graph_path: Path,
-            changes_path: Path) -> None:
-    """Write the graph (overwrite; ``None`` when it did not change) and append the changes."""
-    from warehouse import delta_store
-
-    if graph is not None:
-        delta_store.overwrite(graph_path, graph.to_arrow())
-    if new_changes.height:
-        delta_store.append(changes_path, new_changes.to_arrow())
-
-
-def read_delta(path: Path, schema: dict) -> pl.DataFrame:
-    from warehouse import delta_store
-
-    table = delta_store.read(path)
-    if table is None:
-        return pl.DataFrame(schema=schema)
-    return pl.from_arrow(table).cast(schema)  # type: ignore[return-value]

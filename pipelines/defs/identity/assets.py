@@ -14,13 +14,13 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from identity import canonical, evidence, features, graph, quality, resolve, train
+from identity import canonical, evidence, features, quality, resolve, train
 from identity import model as model_store
 from identity.settings import IdentityConfig
 from identity.state import State
 from identity.workspace import Workspace, model_for
 from pipelines.defs.resources import HubStorage
-from warehouse import delta_store
+from warehouse import delta_store, identity_store
 from warehouse.publish import connect_warehouse
 
 INPUT = dg.AssetKey(["intermediate", "int_person_records"])
@@ -110,8 +110,8 @@ def identity_graph(context: dg.AssetExecutionContext, storage: HubStorage) -> It
                             "to retrain)")
     result = resolve.run(records, ws.run_state, model, config, evidence.load_overrides(ws.overrides),
                          run_id=context.run.run_id)
-    graph.publish(result.state.graph if result.graph_changed else None, result.changes,
-                  paths.gold / "identity_graph", paths.gold / "identity_changes")
+    identity_store.publish(result.state.graph if result.graph_changed else None, result.changes,
+                           paths.gold / "identity_graph", paths.gold / "identity_changes")
     summary = result.summary()
     context.log.info(f"identity: {summary}")
     selected = context.selected_asset_keys
@@ -162,7 +162,7 @@ def identity_quality(context: dg.AssetExecutionContext, storage: HubStorage) -> 
         "id_changes": last.get("id_changes", 0), "input_unchanged": last.get("input_unchanged"),
         "churn_rate": last.get("id_changes", 0) / max(1, q.records),
     }])
-    runs = graph.read_delta(paths.gold / "identity_quality", dict(row.schema))
+    runs = identity_store.read(paths.gold / "identity_quality", dict(row.schema))
     if state.meta.get("run_id") not in set(runs["run_id"].to_list()):
         delta_store.append(paths.gold / "identity_quality", row.to_arrow())
     delta_store.overwrite(paths.gold / "identity_suspects", q.suspects.to_arrow())
