@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from identity import canonical, evidence, features, quality, resolve, train
+from identity import canonical, evidence, features, health, resolve, train
 from identity import model as model_store
 from identity.settings import IdentityConfig
 from identity.state import State
@@ -153,7 +153,7 @@ def identity_quality(context: dg.AssetExecutionContext, storage: HubStorage) -> 
     state = State.load(workspace(storage).run_state)
     if state is None:
         raise dg.Failure("no identity run yet: materialise identity_graph first")
-    q = quality.assess(state, config)
+    q = health.assess(state, config)
     last = state.meta.get("last_run", {})
     row = pl.DataFrame([{
         "run_id": state.meta.get("run_id"), "ts": state.meta.get("ts"),
