@@ -195,7 +195,7 @@ def train(
     config: Annotated[Path | None, typer.Option(help="An identity.yaml to use instead of the default.")] = None,
 ) -> None:
     """Train a new model version (scheduled runs keep using it until the next training)."""
-    from identity import canonical, evidence, features
+    from identity import canonical, comparison_columns, evidence
     from identity import model as model_store
     from identity import train as train_mod
     from warehouse.layout import HubPaths
@@ -209,7 +209,7 @@ def train(
         raise _fail(str(exc)) from None
     for line in report.lines():
         typer.echo(line)
-    feats = features.build(records)
+    feats = comparison_columns.build(records)
     shared = evidence.find_shared(feats, cfg)
     clean = evidence.without_shared(feats, shared)
     if clean.height < 2:

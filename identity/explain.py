@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from identity import evidence
-from identity.features import MATCH_COLUMNS
+from identity.comparison_columns import MATCH_COLUMNS
 from identity.model import Model
 from identity.state import State
 

@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 
 from identity import standardise
-from identity.features import latin_key, nickname_forms
+from identity.comparison_columns import latin_key, nickname_forms
 
 # Handle decorations that are not part of a name ("the_anna", "real.bob.smith").
 _DECORATIONS = frozenset({"the", "real", "iam", "its", "official", "mr", "mrs", "ms", "dr"})

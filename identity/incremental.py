@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 
 from identity import cluster as cluster_mod
-from identity import evidence, features, keyindex, placement, predict, stable_ids
+from identity import comparison_columns, evidence, keyindex, placement, predict, stable_ids
 from identity import graph as graph_mod
 from identity import state as state_mod
 from identity.canonical import CANONICAL_COLUMNS
@@ -48,7 +48,7 @@ from identity.settings import IdentityConfig
 
 # What placement candidates need besides cluster, size and "rich": their names and keys.
 _NAMES = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi", "city",
-          *features.PLACEMENT_KEYS)
+          *comparison_columns.PLACEMENT_KEYS)
 _GRAPH_ROW = {"uid": pl.Int64, **graph_mod.GRAPH_SCHEMA}
 
 
@@ -120,7 +120,7 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
     clock.lap("diff")
 
     # 2. Features of new and changed records; merge protection for the values they touch.
-    feats_new = (features.build(rows.select(CANONICAL_COLUMNS), rows["uid"]).drop(KEY)
+    feats_new = (comparison_columns.build(rows.select(CANONICAL_COLUMNS), rows["uid"]).drop(KEY)
                  if rows.height else _df(con, "select * from features limit 0"))
     keyindex.check_uids(feats_new["uid"])
     clock.lap("features")
@@ -142,13 +142,13 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
     shared, rescore, rescore_near = recheck.result()
     stored.add(rescore_near)
     dirty = pl.concat([d0, rescore["uid"]]).unique().sort()
-    dirty_feats = pl.concat([feats_new.select(features.MATCH_COLUMNS), rescore])
+    dirty_feats = pl.concat([feats_new.select(comparison_columns.MATCH_COLUMNS), rescore])
     clock.lap("merge_protection")
 
     # 3. Score dirty records against stored records that share a blocking key with them.
     gone = pl.concat([dirty, removed])
     candidates = pl.concat([near, stored.get(rescore_near["uid"])]).unique("uid")
-    candidates = candidates.filter(~_in(gone)).select(features.MATCH_COLUMNS)
+    candidates = candidates.filter(~_in(gone)).select(comparison_columns.MATCH_COLUMNS)
     scored = predict.score_new(evidence.without_shared(candidates, shared.table),
                                evidence.without_shared(dirty_feats, shared.table), model,
                                config.evidence_threshold)
@@ -389,7 +389,7 @@ def _recheck_shared(con: duckdb.DuckDBPyConnection, index: keyindex.Index, rules
     ids = evidence.IDENTIFIERS
     touched = (pl.concat([feats_new.select(*ids), old.select(*ids)])
                .unpivot(variable_name="kind", value_name="value").drop_nulls().unique())
-    empty = _df(con, f"select {', '.join(features.MATCH_COLUMNS)} from features limit 0")
+    empty = _df(con, f"select {', '.join(comparison_columns.MATCH_COLUMNS)} from features limit 0")
     if touched.is_empty():
         return _Shared(shared_prev, shared_prev.clear(), touched["value"]), empty, empty
     # Every stored record (not itself replaced) that carries a touched value, plus the new
@@ -401,7 +401,7 @@ def _recheck_shared(con: duckdb.DuckDBPyConnection, index: keyindex.Index, rules
     replaced = pl.concat([feats_new["uid"], old["uid"]])
     # Scoring columns, not just what the check reads: records to rescore come from here.
     carrying = _fetch(con, "features", hits.filter(~hits.is_in(replaced.implode())),
-                      features.MATCH_COLUMNS)
+                      comparison_columns.MATCH_COLUMNS)
     carriers = pl.concat([carrying, feats_new.select(carrying.columns)], how="vertical_relaxed")
     rechecked = evidence.find_shared(carriers, config).join(touched, on=["kind", "value"])
     before = shared_prev.join(touched, on=["kind", "value"])
@@ -413,7 +413,7 @@ def _recheck_shared(con: duckdb.DuckDBPyConnection, index: keyindex.Index, rules
     # Their neighbours are read here too: the main thread would only wait for them.
     near = _neighbours(con, index, rules, hit)
     near = _fetch(con, "features", near.filter(~near.is_in(replaced.implode())),
-                  features.MATCH_COLUMNS)
+                  comparison_columns.MATCH_COLUMNS)
     return _Shared(table, rechecked, touched["value"].unique()), hit, near
 
 
@@ -432,13 +432,13 @@ class _Features:
     def _read(self, uids: pl.Series) -> pl.DataFrame:
         # The placement keys are derived from the names rather than read: a quarter fewer
         # columns to scan per read.
-        return (_fetch(self.con, "features", uids, features.MATCH_COLUMNS)
-                .with_columns(features.placement_keys()).select(self.columns))
+        return (_fetch(self.con, "features", uids, comparison_columns.MATCH_COLUMNS)
+                .with_columns(comparison_columns.placement_keys()).select(self.columns))
 
     def add(self, rows: pl.DataFrame) -> None:
         """Stored rows read elsewhere (scoring columns)."""
         rows = rows.filter(~pl.col("uid").is_in(self.frame["uid"].implode()))
-        self.frame = pl.concat([self.frame, rows.with_columns(features.placement_keys())
+        self.frame = pl.concat([self.frame, rows.with_columns(comparison_columns.placement_keys())
                                .select(self.columns)])
 
     def get(self, uids: pl.Series) -> pl.DataFrame:
@@ -525,7 +525,7 @@ def _lone_scope(con: duckdb.DuckDBPyConnection, index: keyindex.Index, stored: _
                 region: pl.DataFrame, old: pl.DataFrame, lone: pl.Series
                 ) -> tuple[pl.Series, pl.DataFrame]:
     """Records whose placement may change: the region, and lone records that a placement
-    join (key and condition) links to a region record; and those lone records' features.
+    join (key and condition) links to a region record; and those lone records' comparison_columns.
 
     The region's records count with their current features (``region``) and, for changed
     and removed ones, the features they had (``old``). The index proposes lone records

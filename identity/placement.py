@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from identity.features import PLACEMENT_KEYS
+from identity.comparison_columns import PLACEMENT_KEYS
 from identity.settings import swapped_letters_sql
 
 RICH = ("email", "phone", "dob", "street", "postcode", "national_id")

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from identity.features import MATCH_COLUMNS
+from identity.comparison_columns import MATCH_COLUMNS
 from identity.model import Model
 
 EDGE_SCHEMA = {"uid_l": pl.Int64, "uid_r": pl.Int64, "match_weight": pl.Float64,

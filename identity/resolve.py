@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from identity import cluster as cluster_mod
-from identity import evidence, features, keyindex, placement, predict, stable_ids
+from identity import comparison_columns, evidence, keyindex, placement, predict, stable_ids
 from identity import graph as graph_mod
 from identity import state as state_mod
 from identity.canonical import CANONICAL_COLUMNS
@@ -163,7 +163,7 @@ def _full(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: Ide
     keys, status = _assign_uids(canon, prev)
     canon = canon.join(keys, on=KEY).sort("uid")
     clock.lap("diff")
-    feats = features.build(canon.drop("uid", "row_hash"), canon["uid"]).drop(KEY)
+    feats = comparison_columns.build(canon.drop("uid", "row_hash"), canon["uid"]).drop(KEY)
     clock.lap("features")
     shared = evidence.find_shared(feats, config)
     clean = evidence.without_shared(feats, shared)

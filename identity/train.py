@@ -144,7 +144,7 @@ def fit(features: pl.DataFrame, config: IdentityConfig,
     """(trained Splink settings dict, training metadata) from merge-protected features."""
     from splink import DuckDBAPI, Linker
 
-    from identity.features import MATCH_COLUMNS
+    from identity.comparison_columns import MATCH_COLUMNS
 
     started = time.perf_counter()
     data = sample(features, config.train_max_records, config.train_seed)

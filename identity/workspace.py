@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import evidence, features, train
+from identity import comparison_columns, evidence, train
 from identity import model as model_store
 from identity import resolve as resolve_mod
 from identity.model import Model
@@ -55,7 +55,7 @@ class Workspace:
 
 def default_model(clean: pl.DataFrame, config: IdentityConfig, models_dir: Path | None = None
                   ) -> Model:
-    """The bundled model, with prior and term frequencies refitted to ``clean`` features.
+    """The bundled model, with prior and term frequencies refitted to ``clean`` comparison_columns.
 
     With ``models_dir`` it is stored there as a version that is not made current (so that
     explain can find it, while a later, larger input still trains its own), and reused
@@ -77,7 +77,7 @@ def _prior(clean: pl.DataFrame, settings: dict, config: IdentityConfig) -> float
     if clean.height < 2:
         return settings["probability_two_random_records_match"]
     db_api = DuckDBAPI()
-    linker = Linker(db_api.register(clean.select(features.MATCH_COLUMNS).to_arrow()), settings,
+    linker = Linker(db_api.register(clean.select(comparison_columns.MATCH_COLUMNS).to_arrow()), settings,
                     log_level=logging.ERROR)
     try:
         linker.training.estimate_probability_two_random_records_match(
@@ -94,7 +94,7 @@ def model_for(ws: Workspace, canonical: pl.DataFrame, config: IdentityConfig,
     current = None if retrain else ws.model()
     if current is not None:
         return current, f"model {current.version}"
-    feats = features.build(canonical)
+    feats = comparison_columns.build(canonical)
     shared = evidence.find_shared(feats, config)
     clean = evidence.without_shared(feats, shared)
     if clean.height < MIN_TRAINING_RECORDS:

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from bench.identity_data import generate
-from identity import canonical, evidence, features, train
+from identity import canonical, comparison_columns, evidence, train
 from identity import model as model_store
 from identity.model import Model
 from identity.resolve import RunResult
@@ -33,7 +33,7 @@ def world() -> tuple[pl.DataFrame, pl.DataFrame]:
 def model(world: tuple[pl.DataFrame, pl.DataFrame], config: IdentityConfig,
           tmp_path_factory: pytest.TempPathFactory) -> Model:
     records, _ = canonical.to_canonical(world[0])
-    feats = features.build(records)
+    feats = comparison_columns.build(records)
     shared = evidence.find_shared(feats, config)
     clean = evidence.without_shared(feats, shared)
     settings, meta = train.fit(clean, config)

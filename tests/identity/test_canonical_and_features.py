@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from identity import canonical, evaluate, evidence, features
+from identity import canonical, comparison_columns, evaluate, evidence
 from identity.settings import IdentityConfig
 
 
@@ -66,15 +66,15 @@ def test_social_handles_are_platform_and_handle_in_lower_case() -> None:
     ("Anthony Mac Breen", "Anthony", "Mac Breen"),
 ])
 def test_full_names_split(full: str, first: str, last: str | None) -> None:
-    assert features.split_full_name(full) == (first, last)
+    assert comparison_columns.split_full_name(full) == (first, last)
 
 
 def test_latin_keys_pinyin_and_nicknames() -> None:
-    assert features.latin_key("Müller-Lüdenscheidt") == "muellerluedenscheidt"
-    assert features.latin_key("王伟") == "wangwei"
-    assert features.latin_key("José") == "jose"
+    assert comparison_columns.latin_key("Müller-Lüdenscheidt") == "muellerluedenscheidt"
+    assert comparison_columns.latin_key("王伟") == "wangwei"
+    assert comparison_columns.latin_key("José") == "jose"
     df, _ = load(first_name=["Bob", "Robert", "Chris", "伟"], last_name=["Ng", "Ng", "Ng", "王"])
-    f = features.build(df)
+    f = comparison_columns.build(df)
     assert f["first_name_key"].to_list() == ["robert", "robert", "chris", "wei"]
     assert "christopher" in f["first_name_forms"][2].to_list()
     assert f["name_hanzi"].to_list() == [None, None, None, "王伟"]
@@ -104,7 +104,7 @@ def _shared_emails(names: list[str], dobs: list[str | None] | None = None) -> se
     n = len(names)
     df, _ = load(full_name=names, email=["fam@example.com"] * n,
                  birth_date=dobs or [None] * n)
-    return set(evidence.find_shared(features.build(df), IdentityConfig())["value"].to_list())
+    return set(evidence.find_shared(comparison_columns.build(df), IdentityConfig())["value"].to_list())
 
 
 @pytest.mark.parametrize(("names", "dobs", "shared"), [
@@ -134,7 +134,7 @@ def test_shared_identifiers_count_people_not_spellings(names: list[str], dobs: l
 ])
 def test_household_mailboxes_are_on_the_shipped_blocklist(email: str, household: bool) -> None:
     df, _ = load(full_name=["Anna Mueller"], email=[email])
-    shared = evidence.find_shared(features.build(df), IdentityConfig.load())
+    shared = evidence.find_shared(comparison_columns.build(df), IdentityConfig.load())
     assert (shared.filter(pl.col("reason") == "blocklist")["value"].to_list() == [email]) is household
 
 
@@ -146,4 +146,4 @@ def test_household_mailboxes_are_on_the_shipped_blocklist(email: str, household:
     ("bob@gmx.example", "Bobcat Logistics", False),
 ])
 def test_work_addresses_are_at_the_employers_domain(email: str, company: str, work: bool) -> None:
-    assert features.is_work_email(email, company) is work
+    assert comparison_columns.is_work_email(email, company) is work

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from identity import canonical, features, incremental, keyindex, placement, resolve
+from identity import canonical, comparison_columns, incremental, keyindex, placement, resolve
 from identity import state as state_mod
 from identity.model import Model
 from identity.settings import IdentityConfig
@@ -178,7 +178,7 @@ def indexed(world: tuple[pl.DataFrame, pl.DataFrame], model: Model,
             tmp_path_factory: pytest.TempPathFactory
             ) -> tuple[duckdb.DuckDBPyConnection, keyindex.Index, list[str]]:
     """Every world record indexed (a third of them as lone records)."""
-    feats = features.build(canonical.to_canonical(world[0])[0])
+    feats = comparison_columns.build(canonical.to_canonical(world[0])[0])
     con = duckdb.connect()
     con.register("f", feats)
     con.register("lone", feats.select("uid").gather_every(3))
@@ -217,7 +217,7 @@ def test_index_finds_every_placement_join_both_ways(indexed) -> None:
     truth = {u for (u,) in con.sql(incremental._join_sql("s_few", "f", "x")).fetchall()}
     found = set(index.lookup(keyindex.probe(con, "s_few", keyindex.candidate_probes())).to_list())
     assert truth and truth <= found
-    assert {j.x_key for j in placement.JOINS} <= set(features.PLACEMENT_KEYS) | {"name_hanzi"}
+    assert {j.x_key for j in placement.JOINS} <= set(comparison_columns.PLACEMENT_KEYS) | {"name_hanzi"}
 
 
 def test_blocking_rules_are_read_from_model_sql() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import canonical, evaluate, evidence, features, placement, resolve, train
+from identity import canonical, comparison_columns, evaluate, evidence, placement, resolve, train
 from identity import graph as graph_mod
 from identity import model as model_store
 from identity.model import Model
@@ -60,7 +60,7 @@ def test_one_percent_increment_touches_only_affected_customers(world, model, con
     # protection re-decides shared values), or by sharing a name (placement of lone records).
     changed = before.join(after, on=key, suffix="_after").filter(
         pl.col("customer_id") != pl.col("customer_id_after"))
-    feats = features.build(canonical.to_canonical(records)[0]).select(
+    feats = comparison_columns.build(canonical.to_canonical(records)[0]).select(
         *key, "email", "phone", "national_id", "first_name_key", "last_name")
     new_feats = feats.join(held.select(key), on=key)
     near = pl.concat([
@@ -236,7 +236,7 @@ def test_full_rerun_over_existing_state_keeps_ids(world, model, config, state_di
 
 def _placed_together(records: pl.DataFrame) -> list[int]:
     """Cluster of each record when every record starts alone and placement runs."""
-    feats = features.build(canonical.to_canonical(records)[0])
+    feats = comparison_columns.build(canonical.to_canonical(records)[0])
     alone = feats.select("uid", pl.col("uid").alias("cluster"))
     final, _ = placement.place(feats, alone)
     return final.sort("uid")["cluster"].to_list()
@@ -296,7 +296,7 @@ def test_swapped_letters_are_a_typo_but_another_letter_is_another_name(model) ->
 
     def level(a: str, b: str) -> str:
         records = frame(person("crm", "a", full_name=a), person("erp", "b", full_name=b))
-        scored = _score_pairs(features.build(canonical.to_canonical(records)[0]), model)
+        scored = _score_pairs(comparison_columns.build(canonical.to_canonical(records)[0]), model)
         return labels[scored["gamma_name"][0]]
 
     assert level("Ben Lamb", "Ebn Lamb") == "one name with a typo"
@@ -342,7 +342,7 @@ def test_retraining_unchanged_records_gives_the_current_model_back(world, config
     # A warehouse table has no row order; the records arrive shuffled on every read.
     def retrain(order: int) -> Model:
         canon, _ = canonical.to_canonical(world[0].sample(fraction=1.0, shuffle=True, seed=order))
-        feats = features.build(canon)
+        feats = comparison_columns.build(canon)
         clean = evidence.without_shared(feats, evidence.find_shared(feats, config))
         settings, meta = train.fit(clean, config)
         return model_store.save(tmp_path, settings, train.tf_tables(clean), meta)
@@ -362,5 +362,5 @@ def test_characters_written_surname_last_meet_their_pinyin(model) -> None:
                  [("crm", "c", "Guiying", "Li", None), ("social", "s", None, None, "桂英李")]):
         records = frame(*[person(src, rid, first_name=f, last_name=la, full_name=full)
                           for src, rid, f, la, full in rows])
-        scored = _score_pairs(features.build(canonical.to_canonical(records)[0]), model)
+        scored = _score_pairs(comparison_columns.build(canonical.to_canonical(records)[0]), model)
         assert labels[scored["gamma_name"][0]] == "same letters, split differently"

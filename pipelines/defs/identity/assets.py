@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from identity import canonical, evidence, features, health, resolve, train
+from identity import canonical, comparison_columns, evidence, health, resolve, train
 from identity import model as model_store
 from identity.settings import IdentityConfig
 from identity.state import State
@@ -62,7 +62,7 @@ def identity_model(context: dg.AssetExecutionContext, storage: HubStorage) -> dg
     """
     config = IdentityConfig.load()
     records, report = read_person_records(storage)
-    feats = features.build(records)
+    feats = comparison_columns.build(records)
     shared = evidence.find_shared(feats, config)
     clean = evidence.without_shared(feats, shared)
     settings, meta = train.fit(clean, config)
