@@ -1,0 +1,1 @@
+"""Publishing: the gold marts and feature snapshots as Delta tables under gold/."""
