@@ -30,7 +30,7 @@ def run_pipeline(selection: str = "*") -> bool:
     """Materialise ``selection``: unpartitioned assets first, then the day-partitioned feature
     snapshots for the whole history in one ranged run (one dbt invocation, not one per day)."""
     from pipelines.definitions import defs
-    from pipelines.defs.gold.partitions import history_range_tags
+    from pipelines.defs.transform.partitions import history_range_tags
 
     graph = defs.resolve_asset_graph()
     keys = dg.AssetSelection.from_string(selection).resolve(graph)

@@ -41,7 +41,7 @@ def test_mart_checks_block_publishing(graph) -> None:
 def test_partitions_match_the_dbt_spine() -> None:
     import re
 
-    from pipelines.defs.gold.partitions import FEATURES_DAILY_FROM, feature_partitions
+    from pipelines.defs.transform.partitions import FEATURES_DAILY_FROM, feature_partitions
     from warehouse.layout import PROJECT_ROOT
 
     for model in ("customer_features_daily", "churn_labels"):

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.defs.gold.partitions import feature_partitions
+from pipelines.defs.transform.partitions import feature_partitions
 
 daily_features_job = dg.define_asset_job(
     "gold_daily_features",

@@ -6,9 +6,14 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.defs.gold.partitions import dbt_vars, feature_partitions, partition_dates, single_run
 from pipelines.defs.gold.translator import GoldDbtTranslator
 from pipelines.defs.resources import HubStorage
+from pipelines.defs.transform.partitions import (
+    dbt_vars,
+    feature_partitions,
+    partition_dates,
+    single_run,
+)
 from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.dbt_row_counts import with_row_counts
 
