@@ -6,9 +6,9 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.defs.gold.translator import freshness_policy
 from pipelines.defs.resources import HubStorage
 from pipelines.defs.transform.partitions import feature_partitions, partition_dates, single_run
+from pipelines.defs.transform.translator import freshness_policy
 from warehouse.publish import Published, preview_markdown, publish_mart, publish_partitions
 
 OWNERS = ["team:gold"]

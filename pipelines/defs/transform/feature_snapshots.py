@@ -6,7 +6,6 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.defs.gold.translator import GoldDbtTranslator
 from pipelines.defs.resources import HubStorage
 from pipelines.defs.transform.partitions import (
     dbt_vars,
@@ -15,6 +14,7 @@ from pipelines.defs.transform.partitions import (
     single_run,
 )
 from pipelines.defs.transform.project import dbt_project
+from pipelines.defs.transform.translator import GoldDbtTranslator
 from pipelines.lib.dbt_row_counts import with_row_counts
 
 PARTITIONED_MODELS = "tag:daily_partitioned"
