@@ -55,9 +55,9 @@ def test_feature_partitions_replace_only_their_days(marts: None, hub_paths: HubP
 def test_dagster_assets_and_range_check(marts: None, hub_paths: HubPaths) -> None:
     import dagster as dg
 
-    from pipelines.defs.gold.checks import range_violations
     from pipelines.defs.publish.assets import publish_customer_360, publish_customer_features_daily
     from pipelines.defs.resources import HubStorage
+    from pipelines.defs.transform.checks import range_violations
     from pipelines.defs.transform.partitions import range_tags
 
     resources = {"storage": HubStorage(data_dir=str(hub_paths.root))}
