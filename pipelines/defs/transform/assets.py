@@ -14,7 +14,7 @@ from pipelines.lib.dbt_translator import HubDbtTranslator
 from warehouse.database import ensure_warehouse
 
 
-# Day-partitioned models (the feature snapshots) have their own partitioned asset in defs/gold.
+# Day-partitioned models (the feature snapshots) have their own partitioned asset (feature_snapshots.py).
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
