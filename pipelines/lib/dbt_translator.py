@@ -8,7 +8,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-LAYER_GROUPS = {"staging": "silver", "intermediate": "silver", "marts": "gold"}
+# Groups name where the tables live: the staging and intermediate schemas of warehouse.duckdb;
+# marts form the gold layer with their Delta copies under gold/.
+LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "gold"}
 
 
 class HubDbtTranslator(DagsterDbtTranslator):
@@ -31,4 +33,4 @@ class HubDbtTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return LAYER_GROUPS.get(self._layer(dbt_resource_props) or "", "silver")
+        return LAYER_GROUPS.get(self._layer(dbt_resource_props) or "", "staging")

@@ -28,7 +28,8 @@ def test_bronze_feeds_staging_in_one_graph(defs: dg.Definitions) -> None:
     assert dg.AssetKey(["bronze", "crm", "contacts"]) in contacts.parent_keys
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys() if k.path[0] == "bronze"}
     assert groups == {"bronze"}
-    assert graph.get(dg.AssetKey(["staging", "stg_erp__customers"])).group_name == "silver"
+    assert graph.get(dg.AssetKey(["staging", "stg_erp__customers"])).group_name == "staging"
+    assert graph.get(dg.AssetKey(["intermediate", "int_person_records"])).group_name == "intermediate"
 
 
 def test_dbt_tests_are_asset_checks(defs: dg.Definitions) -> None:
