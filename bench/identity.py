@@ -116,7 +116,7 @@ def run_increment(path: Path, work: Path, repeats: int = 3) -> dict[str, Any]:
     records, _ = canonical.load(path)
     held = records.sample(fraction=0.01, seed=7)
     base = records.join(held, on=["source", "source_record_id"], how="anti")
-    from identity import model as model_store
+    from identity import model_store
 
     first = resolve.run(base, work / "base", None, config, models_dir=work / "models")
     model = model_store.load(work / "models")

@@ -195,8 +195,7 @@ def train(
     config: Annotated[Path | None, typer.Option(help="An identity.yaml to use instead of the default.")] = None,
 ) -> None:
     """Train a new model version (scheduled runs keep using it until the next training)."""
-    from identity import canonical, comparison_columns, evidence
-    from identity import model as model_store
+    from identity import canonical, comparison_columns, evidence, model_store
     from identity import train as train_mod
     from warehouse.layout import HubPaths
 

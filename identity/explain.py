@@ -21,7 +21,7 @@ import polars as pl
 
 from identity import evidence
 from identity.comparison_columns import MATCH_COLUMNS
-from identity.model import Model
+from identity.model_store import Model
 from identity.state import State
 
 MAX_RECORDS = 40  # pairs grow quadratically; beyond this only the linking pairs are shown

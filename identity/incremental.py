@@ -42,7 +42,7 @@ from identity import comparison_columns, evidence, keyindex, placement, predict,
 from identity import graph as graph_mod
 from identity import state as state_mod
 from identity.canonical import CANONICAL_COLUMNS
-from identity.model import Model
+from identity.model_store import Model
 from identity.resolve import KEY, Clock, RunResult, _meta, input_digest, probabilities
 from identity.settings import IdentityConfig
 

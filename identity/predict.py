@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from identity.comparison_columns import MATCH_COLUMNS
-from identity.model import Model
+from identity.model_store import Model
 
 EDGE_SCHEMA = {"uid_l": pl.Int64, "uid_r": pl.Int64, "match_weight": pl.Float64,
                "match_probability": pl.Float64, "other_weight": pl.Float64}

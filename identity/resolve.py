@@ -29,7 +29,7 @@ from identity import comparison_columns, evidence, keyindex, placement, predict,
 from identity import graph as graph_mod
 from identity import state as state_mod
 from identity.canonical import CANONICAL_COLUMNS
-from identity.model import Model
+from identity.model_store import Model
 from identity.settings import IdentityConfig
 from identity.state import State
 
@@ -250,8 +250,7 @@ def _index_entries(feats: pl.DataFrame, base: pl.DataFrame, rules: list[str]) ->
 
 def _train(clean: pl.DataFrame, shared: pl.DataFrame, config: IdentityConfig,
            models_dir: Path | None) -> Model:
-    from identity import model as model_store
-    from identity import train
+    from identity import model_store, train
 
     if models_dir is None:
         raise ValueError("no model given and no models_dir to train one into")

@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from identity import model as model_store
+from identity import model_store
 from identity.settings import DETERMINISTIC_RULES, IdentityConfig, blocking_rule, splink_settings
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import comparison_columns, evidence, train
-from identity import model as model_store
+from identity import comparison_columns, evidence, model_store, train
 from identity import resolve as resolve_mod
-from identity.model import Model
+from identity.model_store import Model
 from identity.resolve import RunResult
 from identity.settings import DETERMINISTIC_RULES, IdentityConfig, blocking_rule
 

@@ -11,9 +11,8 @@ import polars as pl
 import pytest
 
 from bench.identity_data import generate
-from identity import canonical, comparison_columns, evidence, train
-from identity import model as model_store
-from identity.model import Model
+from identity import canonical, comparison_columns, evidence, model_store, train
+from identity.model_store import Model
 from identity.resolve import RunResult
 from identity.settings import IdentityConfig
 

@@ -15,7 +15,7 @@ import pytest
 
 from identity import canonical, comparison_columns, incremental, keyindex, placement, resolve
 from identity import state as state_mod
-from identity.model import Model
+from identity.model_store import Model
 from identity.settings import IdentityConfig
 
 KEY = ["source", "source_record_id"]

@@ -7,10 +7,18 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import canonical, comparison_columns, evaluate, evidence, placement, resolve, train
+from identity import (
+    canonical,
+    comparison_columns,
+    evaluate,
+    evidence,
+    model_store,
+    placement,
+    resolve,
+    train,
+)
 from identity import graph as graph_mod
-from identity import model as model_store
-from identity.model import Model
+from identity.model_store import Model
 from identity.settings import IdentityConfig
 from tests.identity.conftest import customers_of, frame, person
 

@@ -14,8 +14,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from identity import canonical, comparison_columns, evidence, health, resolve, train
-from identity import model as model_store
+from identity import canonical, comparison_columns, evidence, health, model_store, resolve, train
 from identity.settings import IdentityConfig
 from identity.state import State
 from identity.workspace import Workspace, model_for
