@@ -8,7 +8,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from pipelines.connectors.crm_api import CrmClient
-from pipelines.defs.transform.project import dbt_cli
+from pipelines.lib.dbt_project import dbt_cli
 from pipelines.lib.progress_logger import progress_logger
 from warehouse.layout import HubPaths
 

@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import HubStorage
-from pipelines.defs.transform.project import dbt_project
+from pipelines.lib.dbt_project import dbt_project
 from pipelines.lib.dbt_row_counts import with_row_counts
 from pipelines.lib.dbt_translator import HubDbtTranslator
 from warehouse.database import ensure_warehouse

@@ -13,8 +13,8 @@ from pipelines.defs.transform.partitions import (
     partition_dates,
     single_run,
 )
-from pipelines.defs.transform.project import dbt_project
 from pipelines.defs.transform.translator import GoldDbtTranslator
+from pipelines.lib.dbt_project import dbt_project
 from pipelines.lib.dbt_row_counts import with_row_counts
 
 PARTITIONED_MODELS = "tag:daily_partitioned"
