@@ -28,6 +28,7 @@ run: install
 
 test: install
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	.venv/bin/dg check defs
 	.venv/bin/pytest -q
 
