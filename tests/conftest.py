@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from warehouse.layout import HubPaths
@@ -15,6 +17,16 @@ def hub_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HubPaths:
     root.mkdir()
     monkeypatch.setenv("HUB_DATA_DIR", str(root))
     return HubPaths(root)
+
+
+@pytest.fixture
+def warehouse(hub_paths: HubPaths) -> Callable[[str], duckdb.DuckDBPyConnection]:
+    """Open (and create) the test's warehouse.duckdb."""
+
+    def connect(mode: str = "rw") -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(hub_paths.warehouse_db), read_only=mode == "ro")
+
+    return connect
 
 
 @pytest.fixture(scope="session")

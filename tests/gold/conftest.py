@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
@@ -47,13 +46,3 @@ def run_dbt(hub_paths: HubPaths, tmp_path: Path) -> Callable[..., subprocess.Com
         return done
 
     return run
-
-
-@pytest.fixture
-def warehouse(hub_paths: HubPaths) -> Callable[[str], duckdb.DuckDBPyConnection]:
-    """Open (and create) the test's warehouse.duckdb."""
-
-    def connect(mode: str = "rw") -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(hub_paths.warehouse_db), read_only=mode == "ro")
-
-    return connect
