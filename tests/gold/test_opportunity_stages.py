@@ -11,7 +11,7 @@ import pytest
 
 from quality.contracts import CONTRACTS
 from quality.row_validation import RawRecord
-from tests.gold.conftest import write_identity
+from tests.dbt.conftest import write_identity
 from warehouse.bronze import BronzeLanding
 from warehouse.features import ConsentNotEnforcedWarning, get_training_frame
 from warehouse.layout import HubPaths

@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from tests.gold.conftest import write_identity
+from tests.dbt.conftest import write_identity
 from warehouse.layout import PROJECT_ROOT, HubPaths
 
 RULES_FILE = PROJECT_ROOT / "dbt" / "models" / "marts" / "survivorship.yml"
