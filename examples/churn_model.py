@@ -44,7 +44,7 @@ def training_frame(paths: HubPaths) -> pl.DataFrame:
         pl.col("churned_within_90d").alias("label"),
     )
     started = time.perf_counter()
-    frame = get_training_frame(entities)
+    frame = get_training_frame(entities, paths=paths)
     print(f"training frame: {frame.height:,} rows x {frame.width - 3} features in {time.perf_counter() - started:.1f}s")
     return frame
 
@@ -109,10 +109,6 @@ def main() -> None:
     parser.add_argument("--truth", action="store_true", help="also score against the simulator's planted churn")
     args = parser.parse_args()
     paths = HubPaths(args.data_dir.resolve()) if args.data_dir else HubPaths.from_env()
-    if args.data_dir:
-        import os
-
-        os.environ["HUB_DATA_DIR"] = str(paths.root)
 
     frame = training_frame(paths)
     test, scores, rule = fit_and_score(frame, args.train_until, args.test_from)
