@@ -1,9 +1,10 @@
 """The feature registry, generated from the dbt model YAML (one source of truth).
 
 Every feature is a column of ``customer_features_daily`` in
-``dbt/models/marts/_marts__models.yml``: its description, ``data_type`` (enforced by the dbt
-contract) and ``config.meta.feature`` (group, declared min/max) live there, next to the SQL
-that computes it. The model's ``config.meta`` gives owner, entity, timestamp and freshness.
+``dbt/models/marts/customer_features_daily.yml``: its description, ``data_type`` (enforced by
+the dbt contract) and ``config.meta.feature`` (group, declared min/max) live there, next to the
+SQL that computes it. The model's ``config.meta`` gives entity and timestamp; owner and
+freshness come from the marts folder's ``+meta`` in ``dbt_project.yml`` unless the model sets them.
 Reading the YAML directly keeps ``hub features list`` instant and independent of dbt parsing.
 """
 
@@ -15,10 +16,11 @@ from typing import Any
 
 import yaml
 
+from warehouse.dbt_config import folder_meta
 from warehouse.layout import PROJECT_ROOT
 
-MODELS_YML = PROJECT_ROOT / "dbt" / "models" / "marts" / "_marts__models.yml"
 FEATURE_MODEL = "customer_features_daily"
+MODELS_YML = PROJECT_ROOT / "dbt" / "models" / "marts" / f"{FEATURE_MODEL}.yml"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Feature:
 def load_registry(models_yml: Path = MODELS_YML, model: str = FEATURE_MODEL) -> list[Feature]:
     """Every feature column of ``model``, in declaration order."""
     spec = _model(yaml.safe_load(models_yml.read_text()), model, models_yml)
-    meta = (spec.get("config") or {}).get("meta") or {}
+    meta = {**folder_meta("marts"), **((spec.get("config") or {}).get("meta") or {})}
     entity, timestamp = meta.get("entity", "customer_id"), meta.get("timestamp", "as_of_date")
     freshness = _freshness(meta.get("freshness") or {})
     features = []

@@ -33,7 +33,7 @@ EVENTS = """
     lateral (select null::double as amount_eur, null::double as duration_days, null::double as usage_min,
                     null::double as power_w, 0 as alert_count, null::double as sentiment, 0 as reactions)
 """
-MODELS = ["stg_crm__opportunity_versions", "int_identity_current", "int_opportunity_stage_intervals",
+MODELS = ["stg_crm__opportunity_versions", "stg_identity__identity_graph", "int_identity_current", "int_opportunity_stage_intervals",
           "int_customer_activity_daily", "int_customer_opportunity_stages_daily", "customer_features_daily"]
 RANGE = {"features_start": "2026-01-05", "features_end": "2026-01-31", "features_daily_from": "2020-01-01"}
 

@@ -1,4 +1,4 @@
-"""The survivorship rules a steward declares in dbt/models/marts/survivorship.yml are the ones
+"""The survivorship rules a steward declares in dbt/models/intermediate/customers/survivorship.yml are the ones
 customer_360 applies: built through dbt on a hand-made identity graph and person records."""
 
 import json
@@ -9,7 +9,7 @@ import yaml
 from tests.dbt.conftest import write_identity
 from warehouse.layout import PROJECT_ROOT, HubPaths
 
-RULES_FILE = PROJECT_ROOT / "dbt" / "models" / "marts" / "survivorship.yml"
+RULES_FILE = PROJECT_ROOT / "dbt" / "models" / "intermediate" / "customers" / "survivorship.yml"
 CANONICAL = ["full_name", "first_name", "last_name", "birth_date", "email", "phone", "street", "city",
              "postcode", "country", "national_id", "company"]
 PERSONS = """
@@ -57,7 +57,7 @@ def golden(warehouse) -> dict:
 
 
 def test_shipped_rules_are_honoured(persons: None, run_dbt, warehouse) -> None:
-    run_dbt("run", "--select", "int_identity_current", "int_customer_golden_records")
+    run_dbt("run", "--select", "stg_identity__identity_graph", "int_identity_current", "int_customer_golden_records")
     row = golden(warehouse)
     rules = shipped_rules()
     # name: source priority puts ERP first, although the CRM record is newer
@@ -74,7 +74,7 @@ def test_a_steward_changing_a_rule_changes_the_winner(persons: None, run_dbt, wa
     rules = shipped_rules()
     rules["name"] = {"columns": rules["name"]["columns"], "rule": "most_recent"}
     rules["address"]["rule"], rules["address"]["tie_break"] = "source_priority", "most_recent"
-    run_dbt("run", "--select", "int_identity_current", "int_customer_golden_records",
+    run_dbt("run", "--select", "stg_identity__identity_graph", "int_identity_current", "int_customer_golden_records",
             "--vars", json.dumps({"gold_survivorship_rules": rules}))
     row = golden(warehouse)
     assert (row["full_name"], row["name_source"]) == ("R Smith", "iot")

@@ -18,15 +18,20 @@ def graph(hub_paths: HubPaths):
 def test_gold_assets_partitions_and_freshness(graph) -> None:
     features = graph.get(dg.AssetKey(["marts", "customer_features_daily"]))
     assert features.partitions_def is not None and features.backfill_policy == dg.BackfillPolicy.single_run()
-    assert dg.AssetKey(["marts", "int_customer_activity_daily"]) in features.parent_keys
+    assert dg.AssetKey(["intermediate", "int_customer_activity_daily"]) in features.parent_keys
     published = graph.get(dg.AssetKey(["gold", "customer_features_daily"]))
     assert published.partitions_def == features.partitions_def
     for table in ("customer_360", "customer_timeline", "churn_labels", "customer_id_map"):
         assert dg.AssetKey(["marts", table]) in graph.get(dg.AssetKey(["gold", table])).parent_keys
         assert graph.get(dg.AssetKey(["gold", table])).freshness_policy is not None
-    # The marts read identity resolution's output through a dbt source with its asset key.
-    assert dg.AssetKey(["identity_graph"]) in graph.get(dg.AssetKey(["marts", "int_identity_current"])).parent_keys
-    assert dg.AssetKey(["identity_changes"]) in graph.get(dg.AssetKey(["marts", "customer_id_map"])).parent_keys
+    # Identity resolution's output comes back through a dbt source with its asset key, into
+    # staging; the marts read only refs.
+    for table in ("identity_graph", "identity_changes"):
+        assert dg.AssetKey([table]) in graph.get(dg.AssetKey(["staging", f"stg_identity__{table}"])).parent_keys
+    assert dg.AssetKey(["staging", "stg_identity__identity_graph"]) in graph.get(
+        dg.AssetKey(["intermediate", "int_identity_current"])).parent_keys
+    assert dg.AssetKey(["staging", "stg_identity__identity_changes"]) in graph.get(
+        dg.AssetKey(["marts", "customer_id_map"])).parent_keys
 
 
 def test_mart_checks_block_publishing(graph) -> None:
@@ -38,15 +43,15 @@ def test_mart_checks_block_publishing(graph) -> None:
         assert graph.get_check_spec(checks[name]).blocking, name
 
 
-def test_partitions_match_the_dbt_spine() -> None:
-    import re
+def test_partitions_follow_the_dbt_vars() -> None:
+    from pipelines.defs.transform.partitions import (
+        FEATURES_DAILY_FROM,
+        FEATURES_START,
+        feature_partitions,
+    )
+    from warehouse.dbt_config import dbt_var
 
-    from pipelines.defs.transform.partitions import FEATURES_DAILY_FROM, feature_partitions
-    from warehouse.layout import PROJECT_ROOT
-
-    for model in ("customer_features_daily", "churn_labels"):
-        sql = (PROJECT_ROOT / "dbt" / "models" / "marts" / f"{model}.sql").read_text()
-        assert re.search(r"var\('features_daily_from', '([0-9-]+)'\)", sql).group(1) == FEATURES_DAILY_FROM
+    assert (dbt_var("features_history_start"), dbt_var("features_daily_from")) == (FEATURES_START, FEATURES_DAILY_FROM)
     # Weekly (Mondays) before FEATURES_DAILY_FROM, daily from it on.
     assert feature_partitions.has_partition_key("2024-07-08") and not feature_partitions.has_partition_key("2024-07-09")
     assert feature_partitions.has_partition_key("2026-06-02") and not feature_partitions.has_partition_key("2026-05-06")

@@ -7,10 +7,10 @@
     on the same footing. Rows exist for customers at risk at D: seen before D and not yet silent
     for good. The dates follow the feature spine. docs/gold.md compares this with the churn the
     simulator planted. -#}
-{{ config(tags=['gold'], post_hook=["{{ gold_main_view() }}"]) }}
-{#- Keep in step with FEATURES_DAILY_FROM in pipelines/defs/gold/partitions.py. -#}
-{%- set daily_from = var('features_daily_from', '2026-06-01') -%}
-{%- set cadence = var('features_history_cadence_days', 7) -%}
+{{ config(tags=['gold'], post_hook=["{{ expose_in_main() }}"]) }}
+{#- Declared in dbt_project.yml vars; Dagster's day partitions read the same values. -#}
+{%- set daily_from = var('features_daily_from') -%}
+{%- set cadence = var('features_history_cadence_days') -%}
 
 with activity as (
     select * from {{ ref('int_customer_activity_daily') }}
@@ -41,7 +41,7 @@ gone as (
 ),
 
 spine_days as (
-    {{ gold_spine_days('bounds', 'first_as_of', 'horizon - 180', daily_from, cadence) | indent(4) }}
+    {{ feature_spine_days('bounds', 'first_as_of', 'horizon - 180', daily_from, cadence) | indent(4) }}
 )
 
 select

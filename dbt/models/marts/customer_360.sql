@@ -1,7 +1,7 @@
 {#- One row per customer: the golden record (survivorship.yml decides each attribute group and
     records its winning source) and aggregates across every source. "30d" windows end at the data
     horizon, the latest event seen, not the wall clock, so a replayed world reads sensibly. -#}
-{{ config(tags=['gold'], post_hook=["{{ gold_main_view() }}"]) }}
+{{ config(tags=['gold'], post_hook=["{{ expose_in_main() }}"]) }}
 
 with golden as (
     select * from {{ ref('int_customer_golden_records') }}
@@ -52,13 +52,12 @@ open_opportunities as (
     select
         identity.customer_id,
         count(*) as open_opportunities,
-        sum({{ gold_to_eur('opportunities.amount', 'opportunities.currency') }}) as open_pipeline_eur,
+        sum({{ to_eur('opportunities.amount', 'opportunities.currency') }}) as open_pipeline_eur,
         -- The most advanced open deal's stage.
         arg_max(
             opportunities.stage,
             case opportunities.stage
-                when 'prospecting' then 1 when 'qualification' then 2
-                when 'proposal' then 3 when 'negotiation' then 4 else 0
+                {%- for stage in var('crm_open_stages') %} when '{{ stage }}' then {{ loop.index }}{% endfor %} else 0
             end
         ) as open_opportunity_stage
     from {{ ref('stg_crm__opportunities') }} as opportunities

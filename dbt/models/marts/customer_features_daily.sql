@@ -10,13 +10,13 @@
     unique_key='as_of_date',
     on_schema_change='append_new_columns',
     tags=['gold', 'daily_partitioned'],
-    post_hook=["{{ gold_main_view() }}"],
+    post_hook=["{{ expose_in_main() }}"],
 ) }}
 {%- set start = var('features_start', none) -%}
 {%- set end = var('features_end', none) -%}
-{#- Keep in step with FEATURES_DAILY_FROM in pipelines/defs/gold/partitions.py. -#}
-{%- set daily_from = var('features_daily_from', '2026-06-01') -%}
-{%- set cadence = var('features_history_cadence_days', 7) -%}
+{#- Declared in dbt_project.yml vars; Dagster's day partitions read the same values. -#}
+{%- set daily_from = var('features_daily_from') -%}
+{%- set cadence = var('features_history_cadence_days') -%}
 {%- set window_metrics = [
     'activities', 'crm_activities', 'tickets', 'orders', 'invoice_amount_eur', 'invoices',
     'social_posts', 'negative_posts', 'sentiment_sum', 'sentiment_n', 'reactions',
@@ -29,7 +29,7 @@
     'opps_won', 'opps_won_days', 'won_amount_eur',
 ] -%}
 
-{%- set open_stages = ['prospecting', 'qualification', 'proposal', 'negotiation'] -%}
+{%- set open_stages = var('crm_open_stages') -%}
 {%- set stage_metrics = [
     'open_in_stage', 'open_in_stage_entered_dayno', 'stage_changes', 'stage_advances',
     'closed_stage_days', 'closed_stages',
@@ -52,7 +52,7 @@ bounds as (
 ),
 
 spine_days as (
-    {{ gold_spine_days(
+    {{ feature_spine_days(
         'bounds',
         ("'" ~ start ~ "'") if start else ('horizon' if is_incremental() else 'first_as_of'),
         ("'" ~ end ~ "'") if end else 'horizon',
@@ -87,21 +87,21 @@ spine as (
 {%- for metric in window_metrics %}{% do window_columns.append('cum_' ~ metric) %}{% endfor -%}
 {%- for metric in stage_metrics %}{% do stage_columns.append('cum_' ~ metric) %}{% endfor %}
 known as (
-    {{ gold_known_before('activity', known_columns) | indent(4) }}
+    {{ known_before('activity', known_columns) | indent(4) }}
 ),
 {%- for w in [7, 30, 90] %}
 
 w{{ w }} as (
-    {{ gold_known_before('activity', window_columns, w) | indent(4) }}
+    {{ known_before('activity', window_columns, w) | indent(4) }}
 ),
 {%- endfor %}
 
 stages as (
-    {{ gold_known_before('stage_history', stage_columns) | indent(4) }}
+    {{ known_before('stage_history', stage_columns) | indent(4) }}
 ),
 
 stages90 as (
-    {{ gold_known_before('stage_history', ['cum_stage_changes', 'cum_stage_advances'], 90) | indent(4) }}
+    {{ known_before('stage_history', ['cum_stage_changes', 'cum_stage_advances'], 90) | indent(4) }}
 ),
 
 features as (
@@ -109,78 +109,78 @@ features as (
         spine.customer_id,
         spine.as_of_date,
         -- RFM and tenure
-        {{ gold_days('spine.as_of_date', 'spine.first_day') }} as tenure_days,
-        {{ gold_days('spine.as_of_date', 'known.last_activity_day') }} as recency_days,
-        {{ gold_days('spine.as_of_date', 'known.last_order_day') }} as days_since_last_order,
-        {{ gold_life('orders') }} as orders_lifetime,
-        {{ gold_life('invoice_amount_eur') }} as revenue_lifetime_eur,
-        {{ gold_ratio(gold_life('order_amount_eur'), gold_life('orders_valued')) }} as avg_order_value_eur,
-        {{ gold_win('invoice_amount_eur', 30, 2) }} as revenue_30d_eur,
-        {{ gold_win('invoice_amount_eur', 90, 2) }} as revenue_90d_eur,
+        {{ days_between('spine.as_of_date', 'spine.first_day') }} as tenure_days,
+        {{ days_between('spine.as_of_date', 'known.last_activity_day') }} as recency_days,
+        {{ days_between('spine.as_of_date', 'known.last_order_day') }} as days_since_last_order,
+        {{ lifetime_sum('orders') }} as orders_lifetime,
+        {{ lifetime_sum('invoice_amount_eur') }} as revenue_lifetime_eur,
+        {{ safe_ratio(lifetime_sum('order_amount_eur'), lifetime_sum('orders_valued')) }} as avg_order_value_eur,
+        {{ window_sum('invoice_amount_eur', 30, 2) }} as revenue_30d_eur,
+        {{ window_sum('invoice_amount_eur', 90, 2) }} as revenue_90d_eur,
         -- activity per source over 7, 30 and 90 days
         {%- for metric in ['activities', 'crm_activities', 'orders', 'social_posts', 'iot_readings'] %}
         {%- set name = 'erp_orders' if metric == 'orders' else metric %}
         {%- for w in [7, 30, 90] %}
-        {{ gold_win(metric, w) }} as {{ name }}_{{ w }}d,
+        {{ window_sum(metric, w) }} as {{ name }}_{{ w }}d,
         {%- endfor %}
         {%- endfor %}
-        {{ gold_ratio('3 * ' ~ gold_win('activities', 30), gold_win('activities', 90)) }} as activity_trend_30d_vs_90d,
+        {{ safe_ratio('3 * ' ~ window_sum('activities', 30), window_sum('activities', 90)) }} as activity_trend_30d_vs_90d,
         -- rhythm: how often the customer usually shows up, and how unusual the current silence is
-        {{ gold_life('activities') }} as activities_lifetime,
-        {{ gold_life('active_days') }} as active_days_lifetime,
-        {{ gold_ratio(gold_days('known.last_activity_day', 'spine.first_day'), gold_life('active_days') ~ ' - 1') }} as usual_gap_days,
-        {{ gold_ratio(gold_days('spine.as_of_date', 'known.last_activity_day'),
-                      gold_ratio(gold_days('known.last_activity_day', 'spine.first_day'), gold_life('active_days') ~ ' - 1')) }} as recency_vs_usual_gap,
+        {{ lifetime_sum('activities') }} as activities_lifetime,
+        {{ lifetime_sum('active_days') }} as active_days_lifetime,
+        {{ safe_ratio(days_between('known.last_activity_day', 'spine.first_day'), lifetime_sum('active_days') ~ ' - 1') }} as usual_gap_days,
+        {{ safe_ratio(days_between('spine.as_of_date', 'known.last_activity_day'),
+                      safe_ratio(days_between('known.last_activity_day', 'spine.first_day'), lifetime_sum('active_days') ~ ' - 1')) }} as recency_vs_usual_gap,
         -- support and complaints
-        {{ gold_win('tickets', 30) }} as tickets_30d,
-        {{ gold_win('tickets', 90) }} as tickets_90d,
-        {{ gold_life('tickets') }} as tickets_lifetime,
-        {{ gold_days('spine.as_of_date', 'known.last_ticket_day') }} as days_since_last_ticket,
-        {{ gold_ratio(gold_win('tickets', 90), gold_win('crm_activities', 90)) }} as ticket_share_90d,
+        {{ window_sum('tickets', 30) }} as tickets_30d,
+        {{ window_sum('tickets', 90) }} as tickets_90d,
+        {{ lifetime_sum('tickets') }} as tickets_lifetime,
+        {{ days_between('spine.as_of_date', 'known.last_ticket_day') }} as days_since_last_ticket,
+        {{ safe_ratio(window_sum('tickets', 90), window_sum('crm_activities', 90)) }} as ticket_share_90d,
         -- IoT usage, anomalies and silence
-        {{ gold_life('devices_registered') }} as devices_registered,
+        {{ lifetime_sum('devices_registered') }} as devices_registered,
         {%- for w in [7, 30, 90] %}
-        {{ gold_ratio(gold_win('usage_min_sum', w, 6), gold_win('usage_n', w)) }} as usage_min_avg_{{ w }}d,
+        {{ safe_ratio(window_sum('usage_min_sum', w, 6), window_sum('usage_n', w)) }} as usage_min_avg_{{ w }}d,
         {%- endfor %}
-        {{ gold_ratio(gold_ratio(gold_win('usage_min_sum', 7, 6), gold_win('usage_n', 7)),
-                      gold_ratio(gold_win('usage_min_sum', 90, 6), gold_win('usage_n', 90))) }} as usage_trend_7d_vs_90d,
-        {{ gold_ratio(gold_win('power_w_sum', 30, 6), gold_win('power_n', 30)) }} as power_w_avg_30d,
-        {{ gold_win('alerts', 30) }} as device_alerts_30d,
-        {{ gold_win('alerts', 90) }} as device_alerts_90d,
-        {{ gold_ratio(gold_win('alerts', 90), gold_win('iot_readings', 90)) }} as alert_rate_90d,
-        {{ gold_days('spine.as_of_date', 'known.last_telemetry_day') }} as days_since_last_telemetry,
+        {{ safe_ratio(safe_ratio(window_sum('usage_min_sum', 7, 6), window_sum('usage_n', 7)),
+                      safe_ratio(window_sum('usage_min_sum', 90, 6), window_sum('usage_n', 90))) }} as usage_trend_7d_vs_90d,
+        {{ safe_ratio(window_sum('power_w_sum', 30, 6), window_sum('power_n', 30)) }} as power_w_avg_30d,
+        {{ window_sum('alerts', 30) }} as device_alerts_30d,
+        {{ window_sum('alerts', 90) }} as device_alerts_90d,
+        {{ safe_ratio(window_sum('alerts', 90), window_sum('iot_readings', 90)) }} as alert_rate_90d,
+        {{ days_between('spine.as_of_date', 'known.last_telemetry_day') }} as days_since_last_telemetry,
         -- social sentiment, rolling
-        {{ gold_ratio(gold_win('sentiment_sum', 30, 6), gold_win('sentiment_n', 30)) }} as sentiment_avg_30d,
-        {{ gold_ratio(gold_win('sentiment_sum', 90, 6), gold_win('sentiment_n', 90)) }} as sentiment_avg_90d,
-        {{ gold_ratio(gold_life('sentiment_sum'), gold_life('sentiment_n')) }} as sentiment_avg_lifetime,
-        {{ gold_win('negative_posts', 30) }} as negative_posts_30d,
-        {{ gold_win('negative_posts', 90) }} as negative_posts_90d,
-        {{ gold_win('reactions', 30) }} as social_reactions_30d,
+        {{ safe_ratio(window_sum('sentiment_sum', 30, 6), window_sum('sentiment_n', 30)) }} as sentiment_avg_30d,
+        {{ safe_ratio(window_sum('sentiment_sum', 90, 6), window_sum('sentiment_n', 90)) }} as sentiment_avg_90d,
+        {{ safe_ratio(lifetime_sum('sentiment_sum'), lifetime_sum('sentiment_n')) }} as sentiment_avg_lifetime,
+        {{ window_sum('negative_posts', 30) }} as negative_posts_30d,
+        {{ window_sum('negative_posts', 90) }} as negative_posts_90d,
+        {{ window_sum('reactions', 30) }} as social_reactions_30d,
         -- opportunities and how long they stay in each stage
-        {{ gold_life('opps_opened') }} - {{ gold_life('opps_closed') }} as open_opportunities,
-        {{ gold_ratio(
-            '(' ~ gold_life('opps_opened') ~ ' - ' ~ gold_life('opps_closed') ~ ') * date_diff(\'day\', date \'1970-01-01\', spine.as_of_date) - ('
-                ~ gold_life('opps_opened_dayno') ~ ' - ' ~ gold_life('opps_closed_dayno') ~ ')',
-            gold_life('opps_opened') ~ ' - ' ~ gold_life('opps_closed')) }} as open_opportunity_avg_age_days,
-        {{ gold_life('opps_won') }} as opportunities_won_lifetime,
-        {{ gold_life('won_amount_eur') }} as won_amount_lifetime_eur,
-        {{ gold_ratio(gold_life('opps_won_days'), gold_life('opps_won')) }} as avg_days_to_close_won,
-        {{ gold_ratio(gold_life('opps_closed_days'), gold_life('opps_closed')) }} as avg_days_to_close,
+        {{ lifetime_sum('opps_opened') }} - {{ lifetime_sum('opps_closed') }} as open_opportunities,
+        {{ safe_ratio(
+            '(' ~ lifetime_sum('opps_opened') ~ ' - ' ~ lifetime_sum('opps_closed') ~ ') * date_diff(\'day\', date \'1970-01-01\', spine.as_of_date) - ('
+                ~ lifetime_sum('opps_opened_dayno') ~ ' - ' ~ lifetime_sum('opps_closed_dayno') ~ ')',
+            lifetime_sum('opps_opened') ~ ' - ' ~ lifetime_sum('opps_closed')) }} as open_opportunity_avg_age_days,
+        {{ lifetime_sum('opps_won') }} as opportunities_won_lifetime,
+        {{ lifetime_sum('won_amount_eur') }} as won_amount_lifetime_eur,
+        {{ safe_ratio(lifetime_sum('opps_won_days'), lifetime_sum('opps_won')) }} as avg_days_to_close_won,
+        {{ safe_ratio(lifetime_sum('opps_closed_days'), lifetime_sum('opps_closed')) }} as avg_days_to_close,
         -- opportunity stage history (all pulled versions, int_opportunity_stage_intervals)
-        {{ gold_ratio(
+        {{ safe_ratio(
             'coalesce(stages.cum_open_in_stage, 0) * date_diff(\'day\', date \'1970-01-01\', spine.as_of_date) - coalesce(stages.cum_open_in_stage_entered_dayno, 0)',
             'stages.cum_open_in_stage') }} as open_opportunity_avg_days_in_stage,
-        {{ gold_days('spine.as_of_date', 'stages.last_stage_change_day') }} as days_since_last_stage_change,
+        {{ days_between('spine.as_of_date', 'stages.last_stage_change_day') }} as days_since_last_stage_change,
         coalesce(stages.cum_stage_changes, 0) - coalesce(stages90.cum_stage_changes, 0) as stage_changes_90d,
         coalesce(stages.cum_stage_advances, 0) - coalesce(stages90.cum_stage_advances, 0) as stage_advances_90d,
-        round({{ gold_ratio('stages.cum_closed_stage_days', 'stages.cum_closed_stages') }}, 6) as avg_days_per_stage_closed,
+        round({{ safe_ratio('stages.cum_closed_stage_days', 'stages.cum_closed_stages') }}, 6) as avg_days_per_stage_closed,
         {%- for stage in open_stages %}
-        round({{ gold_ratio('stages.cum_' ~ stage ~ '_days', 'stages.cum_' ~ stage ~ '_intervals') }}, 6) as avg_days_in_{{ stage }},
+        round({{ safe_ratio('stages.cum_' ~ stage ~ '_days', 'stages.cum_' ~ stage ~ '_intervals') }}, 6) as avg_days_in_{{ stage }},
         {%- endfor %}
         -- payments
-        {{ gold_win('invoices', 90) }} as invoices_90d,
-        {{ gold_life('invoices') }} - {{ gold_life('invoices_paid') }} as unpaid_invoices,
-        {{ gold_ratio(gold_life('days_to_pay'), gold_life('invoices_paid')) }} as avg_days_to_pay
+        {{ window_sum('invoices', 90) }} as invoices_90d,
+        {{ lifetime_sum('invoices') }} - {{ lifetime_sum('invoices_paid') }} as unpaid_invoices,
+        {{ safe_ratio(lifetime_sum('days_to_pay'), lifetime_sum('invoices_paid')) }} as avg_days_to_pay
     from spine
     inner join known using (spine_row)
     inner join stages using (spine_row)

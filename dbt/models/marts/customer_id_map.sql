@@ -3,7 +3,7 @@
     retired ID (a CRM field, an ML label, a support ticket) look it up here; merges chain
     (A into B, later B into C), so a retired ID follows them to the end. -#}
 with recursive changes as (
-    select * from {{ source('identity', 'identity_changes') }}
+    select * from {{ ref('stg_identity__identity_changes') }}
 ),
 
 merges as (

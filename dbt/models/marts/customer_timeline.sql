@@ -1,6 +1,6 @@
 {#- The customer life narrative: every interaction across sources, in time order. `ref` is
     <source>/<entity>/<key> of the source record the event came from. -#}
-{{ config(tags=['gold'], post_hook=["{{ gold_main_view() }}"]) }}
+{{ config(tags=['gold'], post_hook=["{{ expose_in_main() }}"]) }}
 
 with events as (
     select * from {{ ref('int_customer_events') }}

@@ -1,20 +1,15 @@
-"""Bronze assets: one per source entity, landing raw records with lineage and quarantine."""
+"""Bronze assets: one per source entity, landing raw records with lineage and quarantine.
+They are generated from the source entries in ``sources.py``."""
 
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import dagster as dg
 
-from pipelines.connectors.landing_files import read_csv, read_jsonl
-from pipelines.connectors.pull import pull_crm, pull_erp, pull_files
-from pipelines.defs.resources import CrmApi, ErpDatabase, HubStorage, LandingZone
-from quality.contracts import (
-    IOT_DEVICES,
-    IOT_TELEMETRY,
-    SOCIAL_POSTS,
-    EntityContract,
-    contracts_for,
-)
+from pipelines.connectors.pull import pull_files
+from pipelines.defs.ingest.sources import SOURCES, Files, Source, file_drops
+from pipelines.defs.resources import HubStorage, LandingZone
+from quality.contracts import EntityContract
 from warehouse import delta_store
 from warehouse.bronze import LandingReport
 
@@ -25,13 +20,13 @@ def bronze_key(contract: EntityContract) -> dg.AssetKey:
     return dg.AssetKey(["bronze", contract.source, contract.entity])
 
 
-def _spec(contract: EntityContract, description: str) -> dg.AssetSpec:
+def _spec(contract: EntityContract, description: str, tags: Mapping[str, str]) -> dg.AssetSpec:
     return dg.AssetSpec(
         bronze_key(contract),
         group_name="bronze",
         description=description,
         kinds={"delta"},
-        tags={"layer": "bronze", "source": contract.source},
+        tags={"layer": "bronze", "source": contract.source, **tags},
     )
 
 
@@ -74,57 +69,45 @@ def _selected(context: dg.AssetExecutionContext, contracts: list[EntityContract]
 
 
 def _source_asset(
-    source: str, pull: Callable[[EntityContract], LandingReport], context: dg.AssetExecutionContext,
-    storage: HubStorage,
+    contracts: list[EntityContract], pull: Callable[[EntityContract], LandingReport],
+    context: dg.AssetExecutionContext, storage: HubStorage,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    for contract in _selected(context, contracts_for(source)):
+    for contract in _selected(context, contracts):
         report = pull(contract)
         context.log.info(f"{contract.name}: {report.metadata()}")
         yield from _results(storage, contract, report)
 
 
-CRM = contracts_for("crm")
-ERP = contracts_for("erp")
+def _pull_asset(source: Source) -> dg.AssetsDefinition:
+    """One subsettable multi-asset over the source's entities, pulled through one client."""
+    pull = source.pull
+    assert pull is not None
+    contracts = list(source.contracts)
+
+    @dg.multi_asset(
+        name=f"{source.name}_bronze",
+        specs=[_spec(c, pull.describe.format(entity=c.entity), source.tags) for c in contracts],
+        check_specs=[s for c in contracts for s in _checks(c)],
+        can_subset=True,
+        description=pull.description,
+        required_resource_keys={"storage", pull.resource},
+    )
+    def _asset(context: dg.AssetExecutionContext) -> Iterator:
+        storage: HubStorage = context.resources.storage
+        client = pull.connect(getattr(context.resources, pull.resource))
+        yield from _source_asset(contracts, lambda c: pull.land(storage.paths(), client, c), context, storage)
+        if pull.summary:
+            context.log.info(pull.summary(client))
+
+    return _asset
 
 
-@dg.multi_asset(
-    name="crm_bronze",
-    specs=[_spec(c, f"CRM {c.entity}, pulled from the REST API by updated_at cursor.") for c in CRM],
-    check_specs=[s for c in CRM for s in _checks(c)],
-    can_subset=True,
-)
-def crm_bronze(context: dg.AssetExecutionContext, storage: HubStorage, crm: CrmApi) -> Iterator:
-    """Pull new and changed CRM records (paginated, rate-limit aware) into bronze."""
-    client = crm.client()
-    yield from _source_asset("crm", lambda c: pull_crm(storage.paths(), client, c), context, storage)
-    context.log.info(f"CRM requests retried: {client.retries}")
-
-
-@dg.multi_asset(
-    name="erp_bronze",
-    specs=[_spec(c, f"ERP {c.entity}, extracted by (updated_at, key) watermark.") for c in ERP],
-    check_specs=[s for c in ERP for s in _checks(c)],
-    can_subset=True,
-)
-def erp_bronze(context: dg.AssetExecutionContext, storage: HubStorage, erp: ErpDatabase) -> Iterator:
-    """Extract new and changed ERP rows into bronze."""
-    engine = erp.engine()
-    yield from _source_asset("erp", lambda c: pull_erp(storage.paths(), engine, c), context, storage)
-
-
-FILE_SOURCES = {
-    SOCIAL_POSTS.name: (SOCIAL_POSTS, ("social",), "*.jsonl", read_jsonl),
-    IOT_DEVICES.name: (IOT_DEVICES, ("iot", "registry"), "*.csv", read_csv),
-    IOT_TELEMETRY.name: (IOT_TELEMETRY, ("iot", "telemetry"), "*.jsonl", read_jsonl),
-}
-
-
-def _file_asset(contract: EntityContract) -> dg.AssetsDefinition:
-    _, folder, pattern, reader = FILE_SOURCES[contract.name]
+def _file_asset(source: Source, contract: EntityContract, files: Files) -> dg.AssetsDefinition:
+    folder, pattern, reader = files.folder, files.pattern, files.reader
 
     @dg.multi_asset(
         name=f"{contract.source}_{contract.entity}_bronze",
-        specs=[_spec(contract, f"{contract.name} file drops ({'/'.join(folder)}/{pattern}), each file landed exactly once.")],
+        specs=[_spec(contract, f"{contract.name} file drops ({'/'.join(folder)}/{pattern}), each file landed exactly once.", source.tags)],
         check_specs=_checks(contract),
     )
     def _asset(context: dg.AssetExecutionContext, storage: HubStorage, landing: LandingZone) -> Iterator:
@@ -135,6 +118,7 @@ def _file_asset(contract: EntityContract) -> dg.AssetsDefinition:
     return _asset
 
 
-social_posts_bronze = _file_asset(SOCIAL_POSTS)
-iot_devices_bronze = _file_asset(IOT_DEVICES)
-iot_telemetry_bronze = _file_asset(IOT_TELEMETRY)
+BRONZE_ASSETS: list[dg.AssetsDefinition] = [
+    *(_pull_asset(s) for s in SOURCES if s.pull),
+    *(_file_asset(s, c, f) for s, c, f in file_drops()),
+]

@@ -1,4 +1,4 @@
-"""Landing-folder sensors: a run whenever files with new bytes arrive."""
+"""Landing-folder sensors, one per entity of a file source: a run whenever files with new bytes arrive."""
 
 
 import hashlib
@@ -6,12 +6,14 @@ import hashlib
 import dagster as dg
 
 from pipelines.connectors.pull import new_files
-from pipelines.defs.ingest.assets import FILE_SOURCES, bronze_key
+from pipelines.defs.ingest.assets import bronze_key
+from pipelines.defs.ingest.sources import Files, file_drops
 from pipelines.defs.resources import HubStorage, LandingZone
+from quality.contracts import EntityContract
 
 
-def _landing_sensor(name: str) -> dg.SensorDefinition:
-    contract, folder, pattern, _ = FILE_SOURCES[name]
+def _landing_sensor(contract: EntityContract, files: Files) -> dg.SensorDefinition:
+    folder, pattern = files.folder, files.pattern
     job = dg.define_asset_job(
         f"land_{contract.source}_{contract.entity}", selection=dg.AssetSelection.assets(bronze_key(contract))
     )
@@ -36,6 +38,4 @@ def _landing_sensor(name: str) -> dg.SensorDefinition:
     return _sensor
 
 
-social_posts_landing_sensor = _landing_sensor("social/posts")
-iot_devices_landing_sensor = _landing_sensor("iot/devices")
-iot_telemetry_landing_sensor = _landing_sensor("iot/telemetry")
+LANDING_SENSORS: list[dg.SensorDefinition] = [_landing_sensor(c, f) for _, c, f in file_drops()]

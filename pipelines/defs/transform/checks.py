@@ -1,7 +1,7 @@
 """Blocking checks on the gold marts.
 
 Unique customer_id in customer_360 and no orphans in customer_timeline are dbt tests
-(`unique`, `relationships` in _marts__models.yml); dagster-dbt turns error-severity tests into
+(`unique`, `relationships` in the marts' yml files); dagster-dbt turns error-severity tests into
 blocking asset checks, so a failure stops everything downstream, publishing included. The
 declared feature ranges live in the same YAML (the registry) and are checked here.
 """

@@ -14,13 +14,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from warehouse.dbt_config import dbt_var
 from warehouse.publish import connect_warehouse
 
-# The first day of the hub's history (the simulated world starts here).
-FEATURES_START = "2024-07-01"
-# Daily snapshots from this day on, weekly before. Keep in step with the dbt var default
-# features_daily_from in customer_features_daily.sql and churn_labels.sql (a test checks).
-FEATURES_DAILY_FROM = "2026-06-01"
+# The feature calendar is dbt's (vars in dbt/dbt_project.yml): the first day of the hub's
+# history, and the day from which snapshots are daily (weekly, on Mondays, before).
+FEATURES_START = str(dbt_var("features_history_start"))
+FEATURES_DAILY_FROM = str(dbt_var("features_daily_from"))
 
 
 def _weekly_history() -> list[datetime]:
@@ -45,13 +45,7 @@ def partition_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
 
 
 def dbt_vars(start: date, end: date) -> str:
-    return json.dumps(
-        {
-            "features_start": start.isoformat(),
-            "features_end": end.isoformat(),
-            "features_daily_from": FEATURES_DAILY_FROM,
-        }
-    )
+    return json.dumps({"features_start": start.isoformat(), "features_end": end.isoformat()})
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:

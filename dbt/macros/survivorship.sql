@@ -1,9 +1,9 @@
 {#- Survivorship: pick, per customer and attribute group, the one record whose values survive
-    into the golden record. The rules are data (dbt/models/marts/survivorship.yml, a file a data
+    into the golden record. The rules are data (dbt/models/intermediate/customers/survivorship.yml, a file a data
     steward edits); this macro only turns them into ORDER BY clauses, so a rule change is a YAML
     change, never a SQL change. -#}
 
-{% macro gold_survivorship_order(group, spec) -%}
+{% macro survivorship_order_by(group, spec) -%}
     {%- set tie_break = spec.get('tie_break') or [] -%}
     {%- if tie_break is string -%}{%- set tie_break = [tie_break] -%}{%- endif -%}
     {%- set rules = [spec.get('rule')] + tie_break -%}
@@ -33,7 +33,7 @@
 {%- endmacro %}
 
 {#- One CTE body per attribute group: the winning record's columns plus <group>_source. -#}
-{% macro gold_survivor(records, group, spec) -%}
+{% macro survivorship_winner(records, group, spec) -%}
     {%- set required = spec.get('require') or [spec['columns'][0]] -%}
     {%- set keys = [] -%}
     {%- for c in spec['columns'] -%}{%- do keys.append("lower(trim(" ~ c ~ "::varchar))") -%}{%- endfor -%}
@@ -49,5 +49,5 @@
         from {{ records }}
         where {% for c in required %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
     ) as candidates
-    qualify row_number() over (partition by customer_id order by {{ gold_survivorship_order(group, spec) }}) = 1
+    qualify row_number() over (partition by customer_id order by {{ survivorship_order_by(group, spec) }}) = 1
 {%- endmacro %}

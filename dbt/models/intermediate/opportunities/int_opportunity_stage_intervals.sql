@@ -7,10 +7,10 @@
     the latest the change can have happened. It ends (left_at) when a version with another
     stage appears. A stage the CRM passed through between two pulls was never seen and has no
     interval. -#}
-{%- set stage_rank = {
-    'prospecting': 1, 'qualification': 2, 'proposal': 3, 'negotiation': 4,
-    'closed_won': 5, 'closed_lost': 5,
-} -%}
+{#- Pipeline order: the open stages (dbt var crm_open_stages) rank 1..n, every closed stage n + 1. -#}
+{%- set stage_rank = {} -%}
+{%- for stage in var('crm_open_stages') -%}{%- do stage_rank.update({stage: loop.index}) -%}{%- endfor -%}
+{%- for stage in [var('crm_won_stage'), var('crm_lost_stage')] -%}{%- do stage_rank.update({stage: var('crm_open_stages') | length + 1}) -%}{%- endfor -%}
 
 with versions as (
     select * from {{ ref('stg_crm__opportunity_versions') }}
@@ -94,7 +94,7 @@ select
     classified.is_stage_change,
     -- Forward through the pipeline, or won; a lost deal did not advance.
     classified.is_stage_change
-        and classified.stage <> 'closed_lost'
+        and classified.stage <> '{{ var('crm_lost_stage') }}'
         and (classified.previous_stage is null or classified.stage_rank > classified.previous_stage_rank)
         as is_stage_advance,
     -- On a closing: the open-stage intervals the deal completed before it, for per-stage

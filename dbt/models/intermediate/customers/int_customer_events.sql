@@ -37,7 +37,7 @@ crm_opportunities_opened as (
         'crm', contact_id, created_at, 'crm', 'opportunity_opened',
         'Opportunity opened: ' || coalesce(opportunity_name, opportunity_id),
         'crm/opportunities/' || opportunity_id,
-        true, {{ gold_to_eur('amount', 'currency') }}, null, null, null, 0, null, 0
+        true, {{ to_eur('amount', 'currency') }}, null, null, null, 0, null, 0
     from {{ ref('stg_crm__opportunities') }}
 ),
 
@@ -47,7 +47,7 @@ crm_opportunities_closed as (
         'crm', contact_id, updated_at, 'crm', 'opportunity_' || replace(stage, 'closed_', ''),
         'Opportunity ' || replace(stage, 'closed_', '') || ': ' || coalesce(opportunity_name, opportunity_id),
         'crm/opportunities/' || opportunity_id,
-        false, {{ gold_to_eur('amount', 'currency') }},
+        false, {{ to_eur('amount', 'currency') }},
         date_diff('second', created_at, updated_at) / 86400.0, null, null, 0, null, 0
     from {{ ref('stg_crm__opportunities') }}
     where is_closed
@@ -70,7 +70,7 @@ erp_orders as (
             || coalesce(round(order_amounts.amount, 2)::varchar || ' ' || orders.currency, 'no lines') || ')',
         'erp/sales_orders/' || orders.order_no,
         true,
-        case when orders.status <> 'cancelled' then {{ gold_to_eur('order_amounts.amount', 'orders.currency') }} end,
+        case when orders.status <> 'cancelled' then {{ to_eur('order_amounts.amount', 'orders.currency') }} end,
         null, null, null, 0, null, 0
     from {{ ref('stg_erp__sales_orders') }} as orders
     left join order_amounts using (order_no)
@@ -81,7 +81,7 @@ erp_invoices_issued as (
         'erp', customer_no, invoiced_at, 'erp', 'invoice_issued',
         'Invoice ' || invoice_no || ': ' || round(amount, 2) || ' ' || coalesce(currency, ''),
         'erp/invoices/' || invoice_no,
-        false, {{ gold_to_eur('amount', 'currency') }}, null, null, null, 0, null, 0
+        false, {{ to_eur('amount', 'currency') }}, null, null, null, 0, null, 0
     from {{ ref('stg_erp__invoices') }}
 ),
 
@@ -90,7 +90,7 @@ erp_invoices_paid as (
         'erp', customer_no, paid_at, 'erp', 'invoice_paid',
         'Invoice ' || invoice_no || ' paid',
         'erp/invoices/' || invoice_no,
-        false, {{ gold_to_eur('amount', 'currency') }},
+        false, {{ to_eur('amount', 'currency') }},
         date_diff('second', invoiced_at, paid_at) / 86400.0, null, null, 0, null, 0
     from {{ ref('stg_erp__invoices') }}
     where paid_at is not null
@@ -101,7 +101,7 @@ social_posts as (
         'social', profile_id, created_at, 'social', post_kind,
         platform || ' ' || post_kind || ': ' || left(text, 140),
         'social/posts/' || post_id,
-        true, null, null, null, null, 0, {{ gold_sentiment('text') }}, reactions
+        true, null, null, null, null, 0, {{ sentiment_score('text') }}, reactions
     from {{ ref('stg_social__posts') }}
 ),
 

@@ -1,22 +1,22 @@
-{#- Point-in-time feature arithmetic over int_customer_activity_daily's running totals.
+{#- Point-in-time arithmetic for the feature snapshots, over int_customer_activity_daily's running totals.
     In customer_features_daily, `known` is the running-total row of the last day before
     as_of_date and `w<N>` the one of the last day before as_of_date - N. -#}
 
 {#- Sum of `metric` over the N days before as_of_date: [as_of_date - N, as_of_date).
     Sums of doubles are rounded to `digits`: a difference of two running totals leaves float
     residue such as -9e-13 where the true value is 0, which would break declared ranges. -#}
-{% macro gold_win(metric, days, digits=none) -%}
+{% macro window_sum(metric, days, digits=none) -%}
     {%- set diff = "(coalesce(known.cum_" ~ metric ~ ", 0) - coalesce(w" ~ days ~ ".cum_" ~ metric ~ ", 0))" -%}
     {%- if digits is none -%}{{ diff }}{%- else -%}round({{ diff }}, {{ digits }}){%- endif -%}
 {%- endmacro %}
 
 {#- Sum of `metric` over everything known before as_of_date. -#}
-{% macro gold_life(metric) -%}
+{% macro lifetime_sum(metric) -%}
     coalesce(known.cum_{{ metric }}, 0)
 {%- endmacro %}
 
 {#- A ratio that is null, not infinite, when the denominator is zero. -#}
-{% macro gold_ratio(numerator, denominator) -%}
+{% macro safe_ratio(numerator, denominator) -%}
     (({{ numerator }})::double / nullif({{ denominator }}, 0))
 {%- endmacro %}
 
@@ -24,7 +24,7 @@
     on, and every `cadence`-th day (Mondays for 7) before it; never past the horizon (the day
     after the latest event). A fixed daily_from keeps each day's snapshot the same whenever it
     is built; Dagster's day partitions exclude the same history days. See docs/gold.md. -#}
-{% macro gold_spine_days(bounds, start, end, daily_from, cadence) -%}
+{% macro feature_spine_days(bounds, start, end, daily_from, cadence) -%}
     {#- `bounds` is a relation with one row and a `horizon` date; start/end are SQL expressions over it. -#}
     select days.d::date as as_of_date
     from {{ bounds }}, generate_series(({{ start }})::date, least(({{ end }})::date, horizon), interval 1 day) as days(d)
@@ -34,7 +34,7 @@
 
 {#- For every spine row, the row of `relation` (per customer_key and day) last known before
     as_of_date - `days_before`: a narrow ASOF lookup of only `columns`. -#}
-{% macro gold_known_before(relation, columns, days_before=0) -%}
+{% macro known_before(relation, columns, days_before=0) -%}
 select spine.spine_row, looked_up.*exclude (customer_key, day)
 from spine
 asof left join (
@@ -43,4 +43,9 @@ asof left join (
 ) as looked_up
     on spine.customer_key = looked_up.customer_key
     and spine.as_of_date{% if days_before %} - {{ days_before }}{% endif %} > looked_up.day
+{%- endmacro %}
+
+{#- Whole days from `earlier` to `later` (dates or timestamps); null when either is null. -#}
+{% macro days_between(later, earlier) -%}
+    date_diff('day', ({{ earlier }})::date, ({{ later }})::date)
 {%- endmacro %}

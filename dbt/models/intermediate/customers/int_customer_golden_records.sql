@@ -25,7 +25,7 @@ customers as (
 ){% for group, spec in rules.items() %},
 
 {{ group }}_winner as (
-    {{ gold_survivor('records', group, spec) }}
+    {{ survivorship_winner('records', group, spec) }}
 ){% endfor %}
 
 select

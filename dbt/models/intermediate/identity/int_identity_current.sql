@@ -1,7 +1,7 @@
 {#- The current identity assignment of every source record (valid_to is null). Features and
     the timeline use the current graph for all of history: see docs/gold.md, "identity over time". -#}
 with graph as (
-    select * from {{ source('identity', 'identity_graph') }}
+    select * from {{ ref('stg_identity__identity_graph') }}
 )
 
 select

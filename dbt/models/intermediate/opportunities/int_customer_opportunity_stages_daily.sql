@@ -5,7 +5,7 @@
 
     A day counts an interval's entry on entered_at's day and its end on left_at's day: the
     days on which the versions that show them were written (knowledge time, docs/gold.md). -#}
-{%- set open_stages = ['prospecting', 'qualification', 'proposal', 'negotiation'] -%}
+{%- set open_stages = var('crm_open_stages') -%}
 {%- set metrics = {
     'open_in_stage': 'bigint',
     'open_in_stage_entered_dayno': 'bigint',
