@@ -11,10 +11,9 @@ import polars as pl
 import pytest
 
 from bench.identity_data import generate
-from identity import canonical, evidence, features, train
-from identity import model as model_store
+from identity import canonical, train
 from identity.model import Model
-from identity.resolve import RunResult
+from identity.runs import RunResult
 from identity.settings import IdentityConfig
 
 
@@ -33,12 +32,7 @@ def world() -> tuple[pl.DataFrame, pl.DataFrame]:
 def model(world: tuple[pl.DataFrame, pl.DataFrame], config: IdentityConfig,
           tmp_path_factory: pytest.TempPathFactory) -> Model:
     records, _ = canonical.to_canonical(world[0])
-    feats = features.build(records)
-    shared = evidence.find_shared(feats, config)
-    clean = evidence.without_shared(feats, shared)
-    settings, meta = train.fit(clean, config)
-    root = tmp_path_factory.mktemp("models")
-    return model_store.save(root, settings, train.tf_tables(clean), meta)
+    return train.train_on_records(records, config, tmp_path_factory.mktemp("models"))
 
 
 def person(source: str, rid: str, **values: str | None) -> dict[str, str | None]:
