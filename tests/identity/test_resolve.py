@@ -306,7 +306,7 @@ def test_swapped_letters_are_a_typo_but_another_letter_is_another_name(model) ->
 
 
 def test_a_linked_social_profile_joins_its_contact_and_a_misattached_one_does_not(
-        model, config, state_dir) -> None:
+        model_with_handles, config, state_dir) -> None:
     records = frame(
         # The service desk attached Robert's X profile to his contact; the profile shows
         # only a first name, which no other evidence could place.
@@ -319,7 +319,7 @@ def test_a_linked_social_profile_joins_its_contact_and_a_misattached_one_does_no
         person("erp", "l3", first_name="Harold", last_name="Pemberton", birth_date="1961-03-14",
                social_handle="instagram:pemberton_h"),
     )
-    result = _run(records, state_dir, model, config)
+    result = _run(records, state_dir, model_with_handles, config)
     rob, profile, margaret, harold = customers_of(
         result, ("crm", "l1"), ("social", "x:bob_w77"), ("crm", "l2"), ("erp", "l3"))
     assert rob == profile
