@@ -2,8 +2,9 @@
 
 ``IdentityConfig`` holds thresholds, merge-protection limits, the blocklist and training
 options (``config/identity.yaml``, overridable per run). ``splink_settings()`` declares the
-comparisons and blocking rules; ``identity/train.py`` estimates their parameters and the
-scheduled runs only ever load a trained model.
+comparisons and blocking rules, all of them or those a file's columns can feed
+(identity/columns.py); ``identity/train.py`` estimates their parameters and the scheduled
+runs only ever load a trained model.
 
 Why these comparisons:
 

@@ -19,7 +19,10 @@ anchors is recorded per comparison in the model metadata (a large drift means th
 blocks are dominated by something else, typically households).
 
 Training sees the features *after* merge protection, so shared mailboxes and household
-landlines never teach the model that agreeing on them means a match.
+landlines never teach the model that agreeing on them means a match, and it trains on the
+columns they fill (identity/columns.py): a file without emails gets a model without the
+email comparison, its blocking rule and its EM block. ``train`` is the one call that trains
+and stores a model; everything that needs one (the asset, the CLI, a first run) calls it.
 """
 
 from __future__ import annotations
