@@ -73,7 +73,8 @@ def resolve(
     Re-running on the same DIR keeps customer IDs stable and only rescores what changed.
     """
     from identity import canonical
-    from identity.workspace import Workspace, clusters_table, pairs_table
+    from identity.columns import NoUsableColumns
+    from identity.workspace import Workspace, clusters_table, column_lines, pairs_table
     from identity.workspace import resolve as resolve_records
 
     _quiet()
@@ -91,7 +92,9 @@ def resolve(
         raise _fail(f"{out}: cannot create the output folder ({exc.strerror})") from None
     ws = Workspace(out / WORKSPACE_IN_OUT)
     try:
-        result, how = resolve_records(records, ws, cfg, retrain=retrain, full=full)
+        result, model, how = resolve_records(records, ws, cfg, retrain=retrain, full=full)
+    except NoUsableColumns as exc:
+        raise _fail(f"{input}: {exc}") from None
     except Exception as exc:
         if os.environ.get("HUB_DEBUG"):
             raise
@@ -102,6 +105,8 @@ def resolve(
     pairs.write_parquet(out / "pairs.parquet")
     events = ", ".join(f"{k} {v:,}" for k, v in sorted(result.events.items())) or "none"
     typer.echo(f"{how}; {result.mode} run")
+    for line in column_lines(model):
+        typer.echo(line)
     typer.echo(f"{result.records:,} records -> {result.clusters:,} customers; "
                f"{pairs.height:,} pairs >= {cfg.pairs_threshold}; "
                f"{result.shared.height:,} shared identifiers ignored")
@@ -126,7 +131,7 @@ def explain(
     if run_state is None:
         raise _fail(f"no identity run found in {ws.root}; run `hub identity resolve` or the "
                     "identity assets first", 1)
-    from identity.resolve import FEATURES_VERSION
+    from identity.runs import FEATURES_VERSION
 
     written_by = str(run_state.meta.get("settings_key", "")).split("|")
     if len(written_by) < 3 or written_by[2] != FEATURES_VERSION:
@@ -195,8 +200,9 @@ def train(
     config: Annotated[Path | None, typer.Option(help="An identity.yaml to use instead of the default.")] = None,
 ) -> None:
     """Train a new model version (scheduled runs keep using it until the next training)."""
-    from identity import canonical, comparison_columns, evidence, model_store
+    from identity import canonical
     from identity import train as train_mod
+    from identity.workspace import column_lines
     from warehouse.layout import HubPaths
 
     _quiet()
@@ -208,14 +214,12 @@ def train(
         raise _fail(str(exc)) from None
     for line in report.lines():
         typer.echo(line)
-    feats = comparison_columns.build(records)
-    shared = evidence.find_shared(feats, cfg)
-    clean = evidence.without_shared(feats, shared)
-    if clean.height < 2:
-        raise _fail("too few records to train on", 1)
-    settings, meta = train_mod.fit(clean, cfg)
     ws = _workspace(state)
-    saved = model_store.save(ws.models, settings, train_mod.tf_tables(clean),
-                             {**meta, "shared_identifiers": shared.height})
-    typer.echo(f"trained {saved.version} on {clean.height:,} records in {meta['seconds']}s "
-               f"-> {ws.models / saved.version}")
+    try:
+        saved = train_mod.train_on_records(records, cfg, ws.models)
+    except ValueError as exc:  # too few records, or no column to train on
+        raise _fail(str(exc), 1) from None
+    for line in column_lines(saved):
+        typer.echo(line)
+    typer.echo(f"trained {saved.version} on {saved.meta['input_records']:,} records in "
+               f"{saved.meta['seconds']}s -> {ws.models / saved.version}")

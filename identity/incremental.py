@@ -43,7 +43,7 @@ from identity import graph as graph_mod
 from identity import state as state_mod
 from identity.canonical import CANONICAL_COLUMNS
 from identity.model_store import Model
-from identity.resolve import KEY, Clock, RunResult, _meta, input_digest, probabilities
+from identity.runs import KEY, Clock, RunResult, input_digest, probabilities, state_meta
 from identity.settings import IdentityConfig
 
 # What placement candidates need besides cluster, size and "rich": their names and keys.
@@ -254,7 +254,7 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
     unchanged = meta.get("input_digest") == digest
     next_uid = max(int(meta.get("next_uid", 0)), int(fresh.max() + 1) if fresh.len() else 0)  # type: ignore[operator]
     state_mod.set_meta(con, {
-        **_meta(model, config, rows, run_id, ts, digest, "incremental", unchanged, events, next_uid),
+        **state_meta(model, config, next_uid, run_id, ts, digest, "incremental", unchanged, events),
         "customers": customers, "index": index.meta()})
     return RunResult(
         run_id=run_id, ts=ts, mode="incremental", records=canon.height, new=fresh.len(),
@@ -673,7 +673,7 @@ def _place(con: duckdb.DuckDBPyConnection, index: keyindex.Index, stored: _Featu
     for name in frames:
         con.unregister(name)
     if not cannot.is_empty():
-        placed = placement._respect(placed, clusters.frame, cannot)
+        placed = placement.respect_cannot_links(placed, clusters.frame, cannot)
     return placed
 
 

@@ -124,7 +124,7 @@ def place(features: pl.DataFrame, assignment: pl.DataFrame,
     con.register("f", df)
     placed = place_on(con, "f", None)
     if cannot is not None and not cannot.is_empty():
-        placed = _respect(placed, assignment, cannot)
+        placed = respect_cannot_links(placed, assignment, cannot)
     return join(assignment, placed), placed
 
 
@@ -265,7 +265,7 @@ def _candidates(joins: tuple[Join, ...], lone: str, x: str) -> str:
             f"from ({' union all '.join(parts)}) group by uid, target")
 
 
-def _respect(unique: pl.DataFrame, assignment: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
+def respect_cannot_links(unique: pl.DataFrame, assignment: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
     """Drop placements that would put a steward's cannot-link pair together."""
     both = pl.concat([cannot.select("uid_l", "uid_r"),
                       cannot.select(pl.col("uid_r").alias("uid_l"), pl.col("uid_l").alias("uid_r"))])

@@ -44,7 +44,9 @@ def _edges(splink_df: Any, model: Model) -> pl.DataFrame:
     rel = splink_df.as_duckdbpyrelation()
     lam = model.settings["probability_two_random_records_match"]
     prior = math.log2(lam / (1 - lam))
-    name = "mw_name + coalesce(mw_tf_adj_name, 0)" if "mw_tf_adj_name" in rel.columns else "mw_name"
+    # A model on a file without names has no name comparison: everything is "other".
+    name = ("mw_name + coalesce(mw_tf_adj_name, 0)" if "mw_tf_adj_name" in rel.columns
+            else "mw_name" if "mw_name" in rel.columns else "0")
     out = rel.select(f"uid_l, uid_r, match_weight, match_probability, "
                      f"match_weight - ({name}) - ({prior}) as other_weight").pl()
     splink_df.drop_table_from_database_and_remove_from_cache()

@@ -2,8 +2,9 @@
 
 ``IdentityConfig`` holds thresholds, merge-protection limits, the blocklist and training
 options (``config/identity.yaml``, overridable per run). ``splink_settings()`` declares the
-comparisons and blocking rules; ``identity/train.py`` estimates their parameters and the
-scheduled runs only ever load a trained model.
+comparisons and blocking rules, all of them or those a file's columns can feed
+(identity/columns.py); ``identity/train.py`` estimates their parameters and the scheduled
+runs only ever load a trained model.
 
 Why these comparisons:
 
@@ -21,12 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from identity.columns import FEATURE_INPUT, ColumnUsage
 
 CONFIG_FILE = Path(__file__).parent / "config" / "identity.yaml"
 
@@ -47,6 +51,7 @@ class IdentityConfig:
     train_seed: int = 42
     em_blocks: tuple[tuple[str, ...] | str, ...] = (("email",), ("dob",))
     deterministic_recall: float = 0.7
+    unused_when_empty: float = 0.95
 
     @classmethod
     def load(cls, path: Path | None = None, **overrides: Any) -> IdentityConfig:
@@ -82,6 +87,8 @@ def _from_yaml(path: Path) -> IdentityConfig:
         train_seed=int(tr.get("seed", 42)),
         em_blocks=blocks or (("email",), ("dob",)),
         deterministic_recall=float(tr.get("deterministic_recall", 0.7)),
+        unused_when_empty=float((raw.get("columns") or {}).get(
+            "unused_when_empty", IdentityConfig.unused_when_empty)),
     )
 
 
@@ -283,6 +290,19 @@ DETERMINISTIC_RULES: tuple[tuple[str, ...] | str, ...] = (
 )
 
 
+# When no configured EM block or deterministic rule can run on the columns at hand, these
+# are tried in order (a file of names and addresses has no email to block on).
+FALLBACK_EM_BLOCKS: tuple[tuple[str, ...] | str, ...] = (
+    ("email",), ("dob",), ("phone",), ("national_id",), ("social_handle",), ("postcode",),
+    ("first_name_key", "last_name"),
+)
+FALLBACK_DETERMINISTIC_RULES: tuple[tuple[str, ...] | str, ...] = (
+    ("phone",), ("social_handle",), ("full_name", "postcode"), ("full_name", "street"),
+)
+_RULE_COLUMN = re.compile(r'\b[lr]\."?(\w+)"?')
+_LEVEL_COLUMN = re.compile(r"\b(\w+)_[lr]\b")
+
+
 def blocking_rule(rule: tuple[str, ...] | str) -> Any:
     """A Splink blocking rule from a column tuple or an SQL condition."""
     from splink import block_on
@@ -290,17 +310,84 @@ def blocking_rule(rule: tuple[str, ...] | str) -> Any:
     return block_on(*rule) if isinstance(rule, tuple) else rule
 
 
-def splink_settings() -> Any:
-    """The untrained Splink model: comparisons and prediction blocking rules."""
+def rule_columns(rule: tuple[str, ...] | str | dict[str, Any]) -> tuple[str, ...]:
+    """The feature columns a blocking rule reads (a tuple, SQL, or a saved model's rule)."""
+    if isinstance(rule, tuple):
+        return rule
+    sql = rule["blocking_rule"] if isinstance(rule, dict) else rule
+    return tuple(dict.fromkeys(_RULE_COLUMN.findall(sql)))
+
+
+def comparison_columns(comparison: dict[str, Any]) -> tuple[str, ...]:
+    """The feature columns a comparison's levels read."""
+    found = (c for lv in comparison["comparison_levels"]
+             for c in _LEVEL_COLUMN.findall(lv["sql_condition"]))
+    return tuple(dict.fromkeys(c for c in found if c in FEATURE_INPUT))
+
+
+def comparisons(usage: ColumnUsage | None = None) -> list[dict[str, Any]]:
+    """The comparisons that read a usable column (all of them without ``usage``)."""
+    return [dict(c) for c in COMPARISONS
+            if usage is None or usage.uses_any(comparison_columns(c))]
+
+
+def blocking_rules(usage: ColumnUsage | None = None) -> list[tuple[str, ...] | str]:
+    """The prediction blocking rules whose every column is usable."""
+    return [r for r in BLOCKING_RULES if usage is None or usage.uses_all(rule_columns(r))]
+
+
+def em_blocks(usage: ColumnUsage | None, configured: tuple[tuple[str, ...] | str, ...]
+              ) -> list[tuple[str, ...] | str]:
+    """EM sessions that can run: the configured blocks whose columns are usable and that
+    leave a comparison to estimate, else the first two such fallbacks."""
+    if usage is None:
+        return list(configured)
+    compared = [set(comparison_columns(c)) for c in comparisons(usage)]
+
+    def runs(block: tuple[str, ...] | str) -> bool:
+        columns = rule_columns(block)
+        inputs = {FEATURE_INPUT.get(c, c) for c in columns}
+        return usage.uses_all(columns) and any(
+            not inputs & {FEATURE_INPUT[c] for c in cols} for cols in compared)
+
+    chosen = [b for b in configured if runs(b)]
+    return chosen or [b for b in FALLBACK_EM_BLOCKS if runs(b)][:2]
+
+
+def deterministic_rules(usage: ColumnUsage | None = None) -> list[tuple[str, ...] | str]:
+    """Rules for the match prior on usable columns: the usual ones, else fallbacks, else
+    none (the prior then stays Splink's default)."""
+    if usage is None:
+        return list(DETERMINISTIC_RULES)
+    chosen = [r for r in DETERMINISTIC_RULES if usage.uses_all(rule_columns(r))]
+    return chosen or [r for r in FALLBACK_DETERMINISTIC_RULES if usage.uses_all(rule_columns(r))]
+
+
+def splink_settings(usage: ColumnUsage | None = None) -> Any:
+    """The untrained Splink model: comparisons and prediction blocking rules, on the columns
+    ``usage`` finds usable (all of them without it: the settings of a full column set)."""
     from splink import SettingsCreator
 
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="uid",
-        comparisons=[dict(c) for c in COMPARISONS],
-        blocking_rules_to_generate_predictions=[blocking_rule(r) for r in BLOCKING_RULES],
+        comparisons=comparisons(usage),
+        blocking_rules_to_generate_predictions=[blocking_rule(r) for r in blocking_rules(usage)],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
         max_iterations=20,
         em_convergence=0.001,
     )
+
+
+def restrict(trained: dict[str, Any], usage: ColumnUsage) -> dict[str, Any]:
+    """A trained model's settings without the comparisons and blocking rules that read no
+    usable column (the bundled model applied to a file with fewer columns)."""
+    return {
+        **trained,
+        "comparisons": [c for c in trained["comparisons"]
+                        if usage.uses_any(comparison_columns(c))],
+        "blocking_rules_to_generate_predictions": [
+            r for r in trained["blocking_rules_to_generate_predictions"]
+            if usage.uses_all(rule_columns(r))],
+    }

@@ -19,19 +19,24 @@ anchors is recorded per comparison in the model metadata (a large drift means th
 blocks are dominated by something else, typically households).
 
 Training sees the features *after* merge protection, so shared mailboxes and household
-landlines never teach the model that agreeing on them means a match.
+landlines never teach the model that agreeing on them means a match, and it trains on the
+columns they fill (identity/columns.py): a file without emails gets a model without the
+email comparison, its blocking rule and its EM block. ``train`` is the one call that trains
+and stores a model; everything that needs one (the asset, the CLI, a first run) calls it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from identity import model_store
-from identity.settings import DETERMINISTIC_RULES, IdentityConfig, blocking_rule, splink_settings
+from identity import columns, model_store
+from identity import settings as settings_mod
+from identity.settings import DETERMINISTIC_RULES, IdentityConfig, blocking_rule
 
 log = logging.getLogger(__name__)
 ANCHORS = ("email", "phone", "national_id", "social_handle")
@@ -62,14 +67,16 @@ def sample(features: pl.DataFrame, max_records: int, seed: int) -> pl.DataFrame:
     return data.sample(n=max_records, seed=seed).sort("uid")
 
 
-def _anchor_gammas(linker: Any, registered: Any) -> pl.DataFrame:
+def _anchor_gammas(linker: Any, registered: Any, anchors: tuple[str, ...]) -> pl.DataFrame:
     """Comparison vectors of every pair sharing a clean email, phone or national ID."""
+    if not anchors:
+        return pl.DataFrame()
     # gamma_ columns are only retained with both flags on.
     linker._settings_obj._retain_intermediate_calculation_columns = True
     linker._settings_obj._retain_matching_columns = True
     try:
         df = linker.inference.predict_within(
-            registered, blocking_rules_to_generate_predictions=[blocking_rule((a,)) for a in ANCHORS],
+            registered, blocking_rules_to_generate_predictions=[blocking_rule((a,)) for a in anchors],
             warning_mode="never")
     finally:
         linker._settings_obj._retain_intermediate_calculation_columns = False
@@ -100,6 +107,22 @@ def _floor_unobserved_u(linker: Any, pairs: int) -> None:
                 cl.u_probability = 1.0 if cl._is_else_level else 0.5 / pairs
 
 
+def _trust_lone_identifier(linker: Any, identifier: str, pairs: int) -> None:
+    """The only identifier in a model (a file of emails, or names and phones) gets the u of
+    an unseen level on its exact match: two people never share a clean identifier, which
+    merge protection makes true and the anchors assume.
+
+    Random pairs estimate how often two records agree, matches included. Where other
+    evidence comes with the identifier, that hardly matters; alone, agreement among
+    random pairs is mostly the matches themselves, u comes out near the prior, and an
+    exact email would weigh no more than the prior weighs against it (p = 0.5). With two
+    identifiers or more each is anchored by the others and keeps what the pairs say.
+    """
+    cc = next(c for c in linker._settings_obj.comparisons if c.output_column_name == identifier)
+    exact = cc._comparison_levels_excluding_null[0]
+    exact.u_probability = min(exact.u_probability, 0.5 / pairs)
+
+
 def _prior(n_levels: int) -> list[float]:
     """Splink's default m: most mass on the first (most similar) level."""
     if n_levels == 1:
@@ -107,15 +130,17 @@ def _prior(n_levels: int) -> list[float]:
     return [0.95] + [0.05 / (n_levels - 1)] * (n_levels - 1)
 
 
-def _set_m_from_anchors(linker: Any, gammas: pl.DataFrame) -> dict[str, dict[str, Any]]:
+def _set_m_from_anchors(linker: Any, gammas: pl.DataFrame, anchors: tuple[str, ...]
+                        ) -> dict[str, dict[str, Any]]:
     """Overwrite m with anchor estimates where anchors are numerous; report per comparison."""
-    agree = {a: pl.col(f"gamma_{a}") == _exact_gamma(linker, a) for a in ANCHORS}
+    agree = {a: pl.col(f"gamma_{a}") == _exact_gamma(linker, a) for a in anchors}
     report = {}
     for cc in linker._settings_obj.comparisons:
         name = cc.output_column_name
-        others = [agree[a] for a in ANCHORS if a != name]
+        others = [agree[a] for a in anchors if a != name]
         col = f"gamma_{name}"
-        pairs = gammas.filter(pl.any_horizontal(others) & (pl.col(col) >= 0))
+        pairs = (gammas.filter(pl.any_horizontal(others) & (pl.col(col) >= 0)) if others
+                 else pl.DataFrame(schema={col: pl.Int64}))
         counts = dict(pairs.group_by(col).len().iter_rows())
         levels = cc._comparison_levels_excluding_null
         prior = _prior(len(levels))
@@ -139,54 +164,110 @@ def _set_m_from_anchors(linker: Any, gammas: pl.DataFrame) -> dict[str, dict[str
     return report
 
 
-def fit(features: pl.DataFrame, config: IdentityConfig,
-        em_blocks: tuple[tuple[str, ...] | str, ...] | None = None) -> tuple[dict[str, Any], dict]:
-    """(trained Splink settings dict, training metadata) from merge-protected features."""
+def _estimate_prior(linker: Any, usage: columns.ColumnUsage, config: IdentityConfig
+                    ) -> list[tuple[str, ...] | str]:
+    """Estimate the prior from the deterministic rules on usable columns; when they find no
+    pair (an identifier only one source keeps), from the fallback rules; else keep Splink's
+    default. Returns the rules it was estimated from."""
+    tried: list[tuple[str, ...] | str] = []
+    for rules in (settings_mod.deterministic_rules(usage),
+                  [r for r in settings_mod.FALLBACK_DETERMINISTIC_RULES
+                   if usage.uses_all(settings_mod.rule_columns(r))]):
+        rules = [r for r in rules if r not in tried]
+        if not rules:
+            continue
+        before = linker._settings_obj._probability_two_random_records_match
+        linker.training.estimate_probability_two_random_records_match(
+            [blocking_rule(r) for r in rules], recall=config.deterministic_recall)
+        if 0 < linker._settings_obj._probability_two_random_records_match < 1:
+            return rules
+        linker._settings_obj._probability_two_random_records_match = before
+        tried += rules
+    return []
+
+
+class TooFewRecords(ValueError):
+    """Fewer than two records: no pair to learn from."""
+
+
+def train(clean: pl.DataFrame, config: IdentityConfig, models_dir: Path, *,
+          shared_identifiers: int = 0, make_current: bool = True) -> model_store.Model:
+    """Fit a model on merge-protected features ``clean`` and store it under ``models_dir``
+    (an identical model already stored is that version). The one way a model is trained."""
+    if clean.height < 2:
+        raise TooFewRecords("too few records to train on")
+    settings, meta = _fit(clean, config)
+    meta["shared_identifiers"] = shared_identifiers
+    tf = tf_tables(clean) if "name" in meta["columns"]["used"] else {}
+    return model_store.save(models_dir, settings, tf, meta, make_current)
+
+
+def train_on_records(records: pl.DataFrame, config: IdentityConfig, models_dir: Path,
+                     make_current: bool = True) -> model_store.Model:
+    """Features, merge protection, then ``train``: from canonical records to a stored model."""
+    from identity import comparison_columns, evidence
+
+    feats = comparison_columns.build(records)
+    shared = evidence.find_shared(feats, config)
+    return train(evidence.without_shared(feats, shared), config, models_dir,
+                 shared_identifiers=shared.height, make_current=make_current)
+
+
+def _fit(clean: pl.DataFrame, config: IdentityConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(trained Splink settings dict, training metadata) from merge-protected features,
+    on the columns they fill (identity/columns.py)."""
     from splink import DuckDBAPI, Linker
+    from splink.internals.exceptions import EMTrainingException
 
     from identity.comparison_columns import MATCH_COLUMNS
 
     started = time.perf_counter()
-    data = sample(features, config.train_max_records, config.train_seed)
+    usage = columns.measure(clean, config.unused_when_empty)
+    columns.require_identifying(usage)
+    data = sample(clean, config.train_max_records, config.train_seed)
     db_api = DuckDBAPI()
     registered = db_api.register(data.select(MATCH_COLUMNS).to_arrow())
-    linker = Linker(registered, splink_settings(), log_level=logging.ERROR)
-    for col, table in tf_tables(data).items():
-        linker.table_management.register_term_frequency_lookup(
-            db_api.register(table.to_arrow()), col)
-    linker.training.estimate_probability_two_random_records_match(
-        [blocking_rule(r) for r in DETERMINISTIC_RULES], recall=config.deterministic_recall)
+    linker = Linker(registered, settings_mod.splink_settings(usage), log_level=logging.ERROR)
+    used = {c.output_column_name for c in linker._settings_obj.comparisons}
+    if "name" in used:
+        for col, table in tf_tables(data).items():
+            linker.table_management.register_term_frequency_lookup(
+                db_api.register(table.to_arrow()), col)
+    rules = _estimate_prior(linker, usage, config)
     linker.training.estimate_u_using_random_sampling(
         max_pairs=config.train_random_pairs, seed=config.train_seed)
     _floor_unobserved_u(linker, config.train_random_pairs)
-    blocks = em_blocks or config.em_blocks
+    blocks = settings_mod.em_blocks(usage, config.em_blocks)
+    skipped = []
     for block in blocks:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            blocking_rule(block), estimate_without_term_frequencies=True, max_pairs=2e6)
-    report = _set_m_from_anchors(linker, _anchor_gammas(linker, registered))
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                blocking_rule(block), estimate_without_term_frequencies=True, max_pairs=2e6)
+        except EMTrainingException:
+            # A block with (almost) no pairs: EM is a check here, the anchors decide m.
+            skipped.append(block)
+    anchors = tuple(a for a in ANCHORS if a in used)
+    report = _set_m_from_anchors(linker, _anchor_gammas(linker, registered, anchors), anchors)
+    if len(anchors) == 1:
+        _trust_lone_identifier(linker, anchors[0], config.train_random_pairs)
+        report[anchors[0]]["u_from"] = "merge protection"
     settings = linker.misc.save_model_to_json()
     # A random name Splink gives each linker: not part of the model, and it would make two
     # trainings on the same input two different models.
     settings.pop("linker_uid", None)
+
+    def listed(rs: list[tuple[str, ...] | str]) -> list[list[str] | str]:
+        return [list(r) if isinstance(r, tuple) else r for r in rs]
+
     meta = {
         "trained_records": data.height,
-        "input_records": features.height,
-        "em_blocks": [list(b) if isinstance(b, tuple) else b for b in blocks],
+        "input_records": clean.height,
+        "columns": usage.as_meta(),
+        "em_blocks": listed([b for b in blocks if b not in skipped]),
+        **({"em_blocks_without_pairs": listed(skipped)} if skipped else {}),
+        **({"prior_rules": listed(rules)} if rules != list(DETERMINISTIC_RULES) else {}),
         "probability_two_random_records_match": settings["probability_two_random_records_match"],
         "comparisons": report,
         "seconds": round(time.perf_counter() - started, 2),
     }
     return settings, meta
-
-
-def train_and_save(features: pl.DataFrame, config: IdentityConfig, models_dir: Any,
-                   em_blocks: tuple[tuple[str, ...] | str, ...] | None = None,
-                   make_current: bool = True) -> model_store.Model:
-    """Fit on merge-protected ``features`` and store a new model version under ``models_dir``."""
-    from identity import evidence
-
-    shared = evidence.find_shared(features, config)
-    clean = evidence.without_shared(features, shared)
-    settings, meta = fit(clean, config, em_blocks)
-    meta["shared_identifiers"] = shared.height
-    return model_store.save(models_dir, settings, tf_tables(clean), meta, make_current)

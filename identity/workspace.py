@@ -20,11 +20,12 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import comparison_columns, evidence, model_store, train
+from identity import columns, comparison_columns, evidence, model_store, train
 from identity import resolve as resolve_mod
+from identity import settings as settings_mod
 from identity.model_store import Model
-from identity.resolve import RunResult
-from identity.settings import DETERMINISTIC_RULES, IdentityConfig, blocking_rule
+from identity.runs import RunResult
+from identity.settings import IdentityConfig, blocking_rule
 
 DEFAULT_MODEL = Path(__file__).parent / "config" / "default_model.json"
 # Below this many records a model is not trained from the input (too few pairs for u and m
@@ -54,33 +55,38 @@ class Workspace:
 
 def default_model(clean: pl.DataFrame, config: IdentityConfig, models_dir: Path | None = None
                   ) -> Model:
-    """The bundled model, with prior and term frequencies refitted to ``clean`` comparison_columns.
+    """The bundled model on the columns ``clean`` fills, with prior and term frequencies
+    refitted to ``clean`` features.
 
     With ``models_dir`` it is stored there as a version that is not made current (so that
     explain can find it, while a later, larger input still trains its own), and reused
     when the same input comes again.
     """
-    settings = json.loads(DEFAULT_MODEL.read_text())
-    settings["probability_two_random_records_match"] = _prior(clean, settings, config)
-    tf = train.tf_tables(clean)
-    meta = {"source": "bundled default, refitted"}
+    usage = columns.measure(clean, config.unused_when_empty)
+    columns.require_identifying(usage)
+    settings = settings_mod.restrict(json.loads(DEFAULT_MODEL.read_text()), usage)
+    settings["probability_two_random_records_match"] = _prior(clean, settings, config, usage)
+    tf = train.tf_tables(clean) if usage.usable("name") else {}
+    meta = {"source": "bundled default, refitted", "columns": usage.as_meta()}
     if models_dir is None:
         return Model(f"default-{model_store.digest(settings, tf)}", settings, tf, meta)
     return model_store.save(models_dir, settings, tf, meta, make_current=False)
 
 
-def _prior(clean: pl.DataFrame, settings: dict, config: IdentityConfig) -> float:
+def _prior(clean: pl.DataFrame, settings: dict, config: IdentityConfig,
+           usage: columns.ColumnUsage) -> float:
     """How likely two random records match, from deterministic rules on this data."""
     from splink import DuckDBAPI, Linker
 
-    if clean.height < 2:
+    rules = settings_mod.deterministic_rules(usage)
+    if clean.height < 2 or not rules:
         return settings["probability_two_random_records_match"]
     db_api = DuckDBAPI()
     linker = Linker(db_api.register(clean.select(comparison_columns.MATCH_COLUMNS).to_arrow()), settings,
                     log_level=logging.ERROR)
     try:
         linker.training.estimate_probability_two_random_records_match(
-            [blocking_rule(r) for r in DETERMINISTIC_RULES], recall=config.deterministic_recall)
+            [blocking_rule(r) for r in rules], recall=config.deterministic_recall)
     except ValueError:  # more deterministic matches than the recall allows: keep the default
         return settings["probability_two_random_records_match"]
     value = linker._settings_obj._probability_two_random_records_match
@@ -99,10 +105,17 @@ def model_for(ws: Workspace, canonical: pl.DataFrame, config: IdentityConfig,
     if clean.height < MIN_TRAINING_RECORDS:
         return default_model(clean, config, ws.models), (
             f"bundled model (fewer than {MIN_TRAINING_RECORDS:,} records to train on)")
-    settings, meta = train.fit(clean, config)
-    saved = model_store.save(ws.models, settings, train.tf_tables(clean),
-                             {**meta, "shared_identifiers": shared.height})
+    saved = train.train(clean, config, ws.models, shared_identifiers=shared.height)
     return saved, f"model {saved.version}, trained on {clean.height:,} records"
+
+
+def column_lines(model: Model) -> list[str]:
+    """The columns the model uses, and each one it leaves out, one line each."""
+    usage = columns.ColumnUsage.from_meta(model.meta.get("columns", {}))
+    if usage is not None:
+        return usage.lines()
+    names = ", ".join(c["output_column_name"] for c in model.settings["comparisons"])
+    return [f"comparisons: {names}"]
 
 
 def overrides(ws: Workspace) -> pl.DataFrame:
@@ -110,12 +123,17 @@ def overrides(ws: Workspace) -> pl.DataFrame:
 
 
 def resolve(canonical: pl.DataFrame, ws: Workspace, config: IdentityConfig,
-            retrain: bool = False, full: bool = False, run_id: str | None = None):
-    """Resolve ``canonical`` in workspace ``ws``: (RunResult, how the model was obtained)."""
+            retrain: bool = False, full: bool = False, run_id: str | None = None
+            ) -> tuple[RunResult, Model, str]:
+    """Resolve ``canonical`` in workspace ``ws``: (RunResult, the model, how it was obtained).
+
+    Raises ``columns.NoUsableColumns`` when the records hold no column to find pairs by.
+    """
+    columns.require_identifying(columns.measure(canonical, config.unused_when_empty))
     model, how = model_for(ws, canonical, config, retrain)
     result = resolve_mod.run(canonical, ws.run_state, model, config, overrides(ws), run_id=run_id,
                              full=full or retrain)
-    return result, how
+    return result, model, how
 
 
 def pairs_table(result: RunResult, threshold: float) -> pl.DataFrame:

@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 from bench.identity_data import generate
-from identity import canonical, comparison_columns, evidence, model_store, train
+from identity import canonical, train
 from identity.model_store import Model
-from identity.resolve import RunResult
+from identity.runs import RunResult
 from identity.settings import IdentityConfig
 
 
@@ -32,12 +32,28 @@ def world() -> tuple[pl.DataFrame, pl.DataFrame]:
 def model(world: tuple[pl.DataFrame, pl.DataFrame], config: IdentityConfig,
           tmp_path_factory: pytest.TempPathFactory) -> Model:
     records, _ = canonical.to_canonical(world[0])
-    feats = comparison_columns.build(records)
-    shared = evidence.find_shared(feats, config)
-    clean = evidence.without_shared(feats, shared)
-    settings, meta = train.fit(clean, config)
-    root = tmp_path_factory.mktemp("models")
-    return model_store.save(root, settings, train.tf_tables(clean), meta)
+    return train.train_on_records(records, config, tmp_path_factory.mktemp("models"))
+
+
+def with_person_values(world: tuple[pl.DataFrame, pl.DataFrame], column: str, share: int,
+                       value: pl.Expr) -> pl.DataFrame:
+    """The world's records with ``value`` (an expression of the true ``person_id``) in
+    ``column`` on ``share``% of them, chosen by a seeded hash: an identifier every source
+    may hold for a person (the generator keeps national IDs in one source, and no handles)."""
+    records = world[0].join(world[1].select("source", "source_record_id", "person_id"),
+                            on=["source", "source_record_id"])
+    keep = pl.int_range(pl.len()).hash(9) % 100 < share
+    return records.with_columns(pl.when(keep).then(value).alias(column)).drop("person_id")
+
+
+@pytest.fixture(scope="session")
+def model_with_handles(world: tuple[pl.DataFrame, pl.DataFrame], config: IdentityConfig,
+                       tmp_path_factory: pytest.TempPathFactory) -> Model:
+    """A model trained where records carry social handles (the fixture world has none, and
+    a model compares only the columns it was trained on)."""
+    handle = pl.lit("x:p") + pl.col("person_id").hash(4).cast(pl.String).str.slice(0, 8)
+    records, _ = canonical.to_canonical(with_person_values(world, "social_handle", 30, handle))
+    return train.train_on_records(records, config, tmp_path_factory.mktemp("models_handles"))
 
 
 def person(source: str, rid: str, **values: str | None) -> dict[str, str | None]:

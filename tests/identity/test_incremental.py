@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from identity import canonical, comparison_columns, incremental, keyindex, placement, resolve
+from identity import canonical, comparison_columns, incremental, keyindex, placement, resolve, runs
 from identity import state as state_mod
 from identity.model_store import Model
 from identity.settings import IdentityConfig
@@ -139,12 +139,12 @@ def test_keys_sharing_a_hash_fall_back_to_the_keys(world, model, config, tmp_pat
     held = records.sample(fraction=0.01, seed=8)
     state = tmp_path / "inc"
     _run(records.join(held, on=KEY, how="anti"), state, model, config)
-    hashed = resolve.with_row_hash
+    hashed = runs.with_row_hash
 
     def colliding(canon: pl.DataFrame) -> pl.DataFrame:
         return hashed(canon).with_columns((pl.col("key_hash") % 7).alias("key_hash"))
 
-    monkeypatch.setattr(resolve, "with_row_hash", colliding)
+    monkeypatch.setattr(runs, "with_row_hash", colliding)
     inc = _run(records, state, model, config)
     assert inc.new == held.height and inc.changed == inc.removed == 0
     monkeypatch.undo()

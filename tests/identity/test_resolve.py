@@ -7,16 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import (
-    canonical,
-    comparison_columns,
-    evaluate,
-    evidence,
-    model_store,
-    placement,
-    resolve,
-    train,
-)
+from identity import canonical, comparison_columns, evaluate, model_store, placement, resolve, train
 from identity import graph as graph_mod
 from identity.model_store import Model
 from identity.settings import IdentityConfig
@@ -314,7 +305,7 @@ def test_swapped_letters_are_a_typo_but_another_letter_is_another_name(model) ->
 
 
 def test_a_linked_social_profile_joins_its_contact_and_a_misattached_one_does_not(
-        model, config, state_dir) -> None:
+        model_with_handles, config, state_dir) -> None:
     records = frame(
         # The service desk attached Robert's X profile to his contact; the profile shows
         # only a first name, which no other evidence could place.
@@ -327,7 +318,7 @@ def test_a_linked_social_profile_joins_its_contact_and_a_misattached_one_does_no
         person("erp", "l3", first_name="Harold", last_name="Pemberton", birth_date="1961-03-14",
                social_handle="instagram:pemberton_h"),
     )
-    result = _run(records, state_dir, model, config)
+    result = _run(records, state_dir, model_with_handles, config)
     rob, profile, margaret, harold = customers_of(
         result, ("crm", "l1"), ("social", "x:bob_w77"), ("crm", "l2"), ("erp", "l3"))
     assert rob == profile
@@ -336,13 +327,17 @@ def test_a_linked_social_profile_joins_its_contact_and_a_misattached_one_does_no
     assert ("social_handle", "instagram:pemberton_h") in shared
 
 
-def test_a_comparison_the_training_data_never_fills_keeps_sane_weights(model) -> None:
-    # The fixture world has no social handles: random pairs never compare two of them.
-    (social,) = [c for c in model.settings["comparisons"]
-                 if c["output_column_name"] == "social_handle"]
-    same, other = [lv for lv in social["comparison_levels"] if not lv.get("is_null_level")]
-    assert same["u_probability"] <= 1e-6      # an exact handle stays strong evidence
-    assert other["u_probability"] == 1.0      # a different one is not evidence for a match
+def test_a_column_the_training_data_never_fills_is_left_out(model) -> None:
+    # The fixture world has no social handles: the model neither compares nor blocks on them.
+    assert "social_handle" not in {c["output_column_name"] for c in model.settings["comparisons"]}
+    assert not any("social_handle" in r["blocking_rule"]
+                   for r in model.settings["blocking_rules_to_generate_predictions"])
+    assert "social_handle" not in model.meta["columns"]["used"]
+    # A level random pairs never show stays strong evidence: a national ID lives in one
+    # source here, so no random pair shares one.
+    (nid,) = [c for c in model.settings["comparisons"] if c["output_column_name"] == "national_id"]
+    same = next(lv for lv in nid["comparison_levels"] if not lv.get("is_null_level"))
+    assert same["u_probability"] <= 1e-6
 
 
 def test_retraining_unchanged_records_gives_the_current_model_back(world, config,
@@ -350,10 +345,7 @@ def test_retraining_unchanged_records_gives_the_current_model_back(world, config
     # A warehouse table has no row order; the records arrive shuffled on every read.
     def retrain(order: int) -> Model:
         canon, _ = canonical.to_canonical(world[0].sample(fraction=1.0, shuffle=True, seed=order))
-        feats = comparison_columns.build(canon)
-        clean = evidence.without_shared(feats, evidence.find_shared(feats, config))
-        settings, meta = train.fit(clean, config)
-        return model_store.save(tmp_path, settings, train.tf_tables(clean), meta)
+        return train.train_on_records(canon, config, tmp_path)
 
     first, second = retrain(1), retrain(2)
     assert first.settings == second.settings

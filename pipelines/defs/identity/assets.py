@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from identity import canonical, comparison_columns, evidence, health, model_store, resolve, train
+from identity import canonical, evidence, health, resolve, train
 from identity.settings import IdentityConfig
 from identity.state import State
 from identity.workspace import Workspace, model_for
@@ -61,13 +61,9 @@ def identity_model(context: dg.AssetExecutionContext, storage: HubStorage) -> dg
     """
     config = IdentityConfig.load()
     records, report = read_person_records(storage)
-    feats = comparison_columns.build(records)
-    shared = evidence.find_shared(feats, config)
-    clean = evidence.without_shared(feats, shared)
-    settings, meta = train.fit(clean, config)
-    saved = model_store.save(workspace(storage).models, settings, train.tf_tables(clean),
-                             {**meta, "shared_identifiers": shared.height})
-    context.log.info(f"trained identity model {saved.version} on {clean.height:,} records")
+    saved = train.train_on_records(records, config, workspace(storage).models)
+    meta = saved.meta
+    context.log.info(f"trained identity model {saved.version} on {meta['input_records']:,} records")
     table = "\n".join(["| comparison | m from | anchor pairs | EM drift |", "|---|---|---|---|"]
                       + [f"| {k} | {v['m_from']} | {v['anchor_pairs']:,} | {v['em_drift']} |"
                          for k, v in meta["comparisons"].items()])
