@@ -46,6 +46,19 @@ class HubPaths:
         return self.root / "warehouse.duckdb"
 
     @property
+    def published(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def published_db(self) -> Path:
+        """What analysts open: a copy of the warehouse, replaced whole after each successful build."""
+        return self.published / "warehouse.duckdb"
+
+    @property
+    def run_lock(self) -> Path:
+        return self.state / "run.lock"
+
+    @property
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME", self.root / "dagster")).resolve()
 

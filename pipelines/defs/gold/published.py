@@ -1,0 +1,35 @@
+"""The analysts' database: after a build, the working warehouse is copied to
+$HUB_DATA_DIR/published/warehouse.duckdb and swapped in whole, so an open analyst session never
+blocks the next run and never sees a half-built warehouse."""
+
+import dagster as dg
+
+from pipelines.defs.gold.assets import MARTS
+from pipelines.defs.resources import HubStorage
+from warehouse.database import publish_database
+
+# After the Delta exports, whose upstream marts (and their blocking checks) cover every model:
+# a failed build or check skips this asset, and analysts keep the last good copy.
+UPSTREAM = [dg.AssetKey(["gold", table]) for table in (*MARTS, "customer_features_daily")]
+
+
+@dg.asset(
+    key=["published", "warehouse"],
+    deps=UPSTREAM,
+    group_name="published",
+    kinds={"duckdb"},
+    owners=["team:gold"],
+    tags={"layer": "published"},
+)
+def published_warehouse(context: dg.AssetExecutionContext, storage: HubStorage) -> dg.MaterializeResult:
+    """The DuckDB file analysts open: a copy of the warehouse, replaced atomically after each build."""
+    paths = storage.paths()
+    published = publish_database(paths.warehouse_db, paths.published_db)
+    context.log.info(f"published {published.tables} tables to {published.path}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(published.path)),
+            "tables": published.tables,
+            "size_bytes": published.size_bytes,
+        }
+    )
