@@ -5,12 +5,19 @@ blocks the next run and never sees a half-built warehouse."""
 import dagster as dg
 
 from pipelines.defs.gold.assets import MARTS
+from pipelines.defs.gold.features import gold_feature_snapshots
 from pipelines.defs.resources import HubStorage
+from pipelines.defs.transform.assets import dbt_models
 from warehouse.database import publish_database
 
-# After the Delta exports, whose upstream marts (and their blocking checks) cover every model:
-# a failed build or check skips this asset, and analysts keep the last good copy.
-UPSTREAM = [dg.AssetKey(["gold", table]) for table in (*MARTS, "customer_features_daily")]
+# After every model that writes the warehouse, directly, so that a run of any subset still
+# orders the copy after the builds it selected; and after the Delta exports, whose marts'
+# blocking checks must pass. A failed build or check skips this asset: analysts keep the last
+# good copy.
+UPSTREAM = sorted(
+    {*dbt_models.keys, *gold_feature_snapshots.keys,
+     *(dg.AssetKey(["gold", table]) for table in (*MARTS, "customer_features_daily"))}
+)
 
 
 @dg.asset(
