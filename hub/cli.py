@@ -80,12 +80,19 @@ def run(
         str, typer.Option(help="Dagster asset selection, e.g. 'group:bronze' or 'key:staging/*'.")
     ] = "*",
 ) -> None:
-    """Materialise the assets (all by default) in this process, with progress, then print a summary."""
+    """Materialise the assets (all by default) in this process, with progress, then print a summary.
+
+    One run at a time per data root: a second `hub run` exits at once with status 2."""
+    from hub.run_lock import RunInProgress
     from hub.runner import run_pipeline
     from hub.summary import print_summary
 
-    with _crm_server_if_needed():
-        ok = run_pipeline(select)
+    try:
+        with _crm_server_if_needed():
+            ok = run_pipeline(select)
+    except RunInProgress as exc:
+        typer.echo(f"hub run: {exc}", err=True)
+        raise typer.Exit(2) from None
     print_summary()
     if not ok:
         raise typer.Exit(1)

@@ -33,9 +33,10 @@ def quarantine_counts(paths: HubPaths) -> dict[str, dict[str, int]]:
 
 
 def warehouse_counts(paths: HubPaths) -> dict[str, int]:
-    if not paths.warehouse_db.exists():
+    """Rows per table of the published copy: the working file may be mid-build and locked."""
+    if not paths.published_db.exists():
         return {}
-    with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:
+    with duckdb.connect(str(paths.published_db), read_only=True) as con:
         register_udfs(con)  # staging views call the hub's standardisation UDFs
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
@@ -58,11 +59,15 @@ def print_summary(paths: HubPaths | None = None) -> None:
         for rule, count in rules.items():
             print(f"  {source + ': ' + rule:<44} {count:>10,}")
     print("\nWarehouse tables and views (rows):")
-    for name, count in warehouse_counts(paths).items():
+    counts = warehouse_counts(paths)
+    if not counts:
+        print("  not published yet: it is published after a successful full run")
+    for name, count in counts.items():
         print(f"  {name:<44} {count:>10,}")
+    db = paths.published_db
     print(f"""
-Warehouse:   {paths.warehouse_db}
-Query it:    duckdb -readonly {paths.warehouse_db} "select * from staging.stg_crm__contacts limit 5"
-             (or: uv run python -c "import duckdb; print(duckdb.connect('{paths.warehouse_db}', read_only=True).sql('show all tables'))")
+Warehouse:   {db}
+Query it:    duckdb -readonly {db} "select * from staging.stg_crm__contacts limit 5"
+             (or: uv run python -c "import duckdb; print(duckdb.connect('{db}', read_only=True).sql('show all tables'))")
 Open the UI: make ui   ->  http://127.0.0.1:3000
 """)

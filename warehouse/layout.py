@@ -52,8 +52,18 @@ class HubPaths:
 
     @property
     def published(self) -> Path:
-        """One database per role, published from the warehouse."""
+        """What readers open: databases published from the warehouse (one per role)."""
         return self.root / "published"
+
+    @property
+    def published_db(self) -> Path:
+        """What analysts open: a copy of the warehouse, replaced whole after each successful build."""
+        return self.published / "warehouse.duckdb"
+
+    @property
+    def run_lock(self) -> Path:
+        """Held (flock) for a `hub run`'s life: one run per data root."""
+        return self.state / "run.lock"
 
     @property
     def dagster_home(self) -> Path:

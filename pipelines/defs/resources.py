@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from pipelines.connectors.crm_api import CrmClient
+from pipelines.connectors.crm_api import DEFAULT_PAGE_DEADLINE_S, CrmClient
 from pipelines.lib.dbt_project import dbt_cli
 from pipelines.lib.progress_logger import progress_logger
 from warehouse.layout import HubPaths
@@ -28,9 +28,10 @@ class CrmApi(dg.ConfigurableResource):
     base_url: str
     api_key: str
     page_size: int = 500
+    deadline_s: float = DEFAULT_PAGE_DEADLINE_S  # per page, retries included
 
     def client(self) -> CrmClient:
-        return CrmClient(self.base_url, self.api_key, page_size=self.page_size)
+        return CrmClient(self.base_url, self.api_key, page_size=self.page_size, deadline_s=self.deadline_s)
 
 
 class ErpDatabase(dg.ConfigurableResource):
