@@ -213,15 +213,26 @@ def _by_distinct(df: pl.DataFrame, keys: list[str], out: dict[str, pl.DataType],
 
 
 def _dates(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
-    # The country is handed over only where it can decide, so distinct values stay few.
-    df = df.with_columns(pl.when(pl.col("birth_date").str.contains(dates.COUNTRY_DECIDES))
-                         .then(pl.col("country")).otherwise(None).alias("_country"))
-    df = _by_distinct(df, ["birth_date", "_country"], {"_dob": pl.Date, "_issue": pl.String},
+    # ISO dates (all of them when the input comes from the warehouse) are read on the whole
+    # column; the others go through the rule once per distinct value, with the country
+    # handed over only where it can decide, so distinct values stay few.
+    iso = pl.col("birth_date").str.contains(dates.ISO_FORM).fill_null(False)
+    df = df.with_columns(
+        pl.when(iso).then(None).otherwise(pl.col("birth_date")).alias("_other"),
+        pl.when(pl.col("birth_date").str.contains(dates.COUNTRY_DECIDES))
+        .then(pl.col("country")).otherwise(None).alias("_country"))
+    df = _by_distinct(df, ["_other", "_country"], {"_dob": pl.Date, "_issue": pl.String},
                       dates.parse_birth_date)
+    parsed = pl.col("birth_date").str.to_date("%Y-%m-%d", strict=False)
+    plausible = parsed.is_between(dates.EARLIEST_BIRTH_DATE, dates.latest_birth_date())
+    df = df.with_columns(
+        pl.when(iso & plausible).then(parsed).otherwise(pl.col("_dob")).alias("_dob"),
+        pl.when(~iso).then(pl.col("_issue")).when(parsed.is_null()).then(pl.lit("unparseable"))
+        .when(~plausible).then(pl.lit("implausible")).otherwise(None).alias("_issue"))
     counts = dict(df.group_by("_issue").len().drop_nulls().iter_rows())
     for issue in dates.ISSUES:
         report.warn(DATE_WARNINGS[issue], counts.get(issue, 0))
-    return df.with_columns(pl.col("_dob").alias("birth_date")).drop("_dob", "_issue", "_country")
+    return df.with_columns(pl.col("_dob").alias("birth_date")).drop("_dob", "_issue", "_country", "_other")
 
 
 def _emails(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:

@@ -30,6 +30,8 @@ EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
 # The only form whose reading depends on the country; a superset is harmless (the country
 # is then handed over and ignored), so this one expression also serves Polars.
 COUNTRY_DECIDES = r"^\d{1,2}[/\-]\d{1,2}[/\-]\d{4}$"
+# The standard form: a value in it is its date when the date exists, so Polars may read it.
+ISO_FORM = r"^[1-9]\d{3}-\d{2}-\d{2}$"
 
 _ORDER_FILE = Path(__file__).parent.parent / "config" / "date_order.yaml"
 _YEAR_FIRST = re.compile(r"(\d{4})[\-/.](\d{1,2})[\-/.](\d{1,2})(?:[T ]\d.*)?")
@@ -103,9 +105,13 @@ def parse(value: str | None, country: str | None = None) -> tuple[dt.date | None
 def parse_birth_date(value: str | None, country: str | None = None) -> tuple[dt.date | None, Issue | None]:
     """As ``parse``, and a date before 1900 or after today is ``implausible``."""
     found, issue = parse(value, country)
-    if found is not None and not EARLIEST_BIRTH_DATE <= found <= dt.date.today():
+    if found is not None and not EARLIEST_BIRTH_DATE <= found <= latest_birth_date():
         return None, "implausible"
     return found, issue
+
+
+def latest_birth_date() -> dt.date:
+    return dt.date.today()
 
 
 def date(value: str | None, country: str | None = None) -> dt.date | None:

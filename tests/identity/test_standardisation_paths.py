@@ -103,7 +103,8 @@ MESSY = {
     "country": ["DE", "de", "Germany", "Atlantis", "中国", "usa"],
     "national_id": ["ab 123.456-c", "x", "110101199004031234", "Ab/12-34", "ß12345", "１２３４５"],
     "social_handle": [" X:Bob_W77 ", "weibo:李娜_88", "x:a:b", "just a name", "X : Bob", ":bob"],
-    "birth_date": ["1990-04-03", "03/04/1990", "3 April 1990", "31-31-1980", "1850-01-01", "19900403"],
+    "birth_date": ["1990-04-03", "03/04/1990", "3 April 1990", "31-31-1980", "1850-01-01", "19900403",
+                   "1990-02-30", "2990-01-01"],
 }
 
 
@@ -115,7 +116,7 @@ def test_canonical_columns_equal_the_python_rule_value_by_value(column: str) -> 
              column: values}
     if column != "country":
         frame["country"] = countries
-    records, _ = canonical.to_canonical(pl.DataFrame(frame))
+    records, report = canonical.to_canonical(pl.DataFrame(frame))
     rule = {"email": standardise.email, "national_id": standardise.national_id,
             "social_handle": standardise.social_handle, "country": standardise.country}
     for value, country, got in zip(values, frame.get("country", values), records[column], strict=True):
@@ -129,3 +130,7 @@ def test_canonical_columns_equal_the_python_rule_value_by_value(column: str) -> 
         # Standardising twice changes nothing: staging's output is identity resolution's input.
         again = standardise.phone_e164(want, None) if column == "phone" else want
         assert again == want
+    if column == "birth_date":
+        issues = Counter(dates.birth_date_issue(v, c) for v, c in zip(values, countries, strict=True))
+        for issue in dates.ISSUES:
+            assert report.warnings[canonical.DATE_WARNINGS[issue]] == issues[issue], issue
