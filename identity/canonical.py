@@ -6,21 +6,25 @@ Bad input never raises a traceback at the user. Problems that make the input unu
 (an unparseable date, an invalid email) turn the value into null and are counted in the
 ``LoadReport``, so a run says "birth_date: 12 unparseable values set to null" and goes on.
 
-Standardisation is vectorised in Polars; only values that are not already in standard form
-(an email with capitals, a phone not in E.164) go through the Python parsers in
-``identity.standardise``, once per distinct value.
+Every rule is ``identity.standardise``'s, the one that dbt staging applies as UDFs: values
+already in a rule's standard form (its regular expressions, read alike by Python and
+Polars) are handled on whole columns at once, and the rest (an email with odd characters,
+a phone not in E.164, any birth date) go through the Python functions once per distinct
+value.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from identity import standardise
+from identity.standardise import contact, dates, identifiers
 
 CANONICAL_COLUMNS = (
     "source", "source_record_id", "first_name", "last_name", "full_name", "birth_date",
@@ -38,15 +42,11 @@ ALIASES = {
     "id": "source_record_id", "record_id": "source_record_id", "social_profile": "social_handle",
     "social_login": "social_handle",
 }
-COUNTRY_NAMES = {
-    "GERMANY": "DE", "DEUTSCHLAND": "DE", "CHINA": "CN", "中国": "CN", "USA": "US",
-    "UNITED STATES": "US", "UK": "GB", "UNITED KINGDOM": "GB", "GREAT BRITAIN": "GB",
+DATE_WARNINGS = {
+    "unparseable": "birth_date: unparseable values set to null",
+    "ambiguous": "birth_date: day and month ambiguous (no country decides), set to null",
+    "implausible": "birth_date: implausible dates (before 1900 or in the future) set to null",
 }
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d")
-_EMAIL_OK = r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$"
-_E164_OK = r"^\+[1-9][0-9]{6,14}$"
-_HANDLE_OK = r"^[a-z0-9_]+:[^\s:]+$"
-_NATIONAL_ID_OK = r"^[0-9A-Z]{4,24}$"
 
 
 class CanonicalInputError(ValueError):
@@ -178,17 +178,18 @@ def _clean(col: str) -> pl.Expr:
 
 
 def _standardise(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
+    df = _countries(df, report)
     df = _dates(df, report)
     df = _emails(df, report)
-    df = _countries(df, report)
     df = _phones(df, report)
-    nid = pl.col("national_id").str.to_uppercase().str.replace_all(r"[\s.\-/]", "")
-    # "platform:handle", as the social source names its profiles; handles are case-blind.
-    handle = pl.col("social_handle").str.to_lowercase().str.replace_all(r"\s+", "")
+    nid = (pl.col("national_id").str.to_uppercase()
+           .str.replace_all(identifiers.NATIONAL_ID_SEPARATORS, ""))
+    handle = (pl.col("social_handle").str.to_lowercase()
+              .str.replace_all(identifiers.SOCIAL_HANDLE_SEPARATORS, ""))
     return df.with_columns(
-        _valid_or_null(df, report, "national_id", nid, _NATIONAL_ID_OK,
+        _valid_or_null(df, report, "national_id", nid, identifiers.NATIONAL_ID_FORM,
                        "national_id: invalid values set to null"),
-        _valid_or_null(df, report, "social_handle", handle, _HANDLE_OK,
+        _valid_or_null(df, report, "social_handle", handle, identifiers.SOCIAL_HANDLE_FORM,
                        "social_handle: not platform:handle, set to null"))
 
 
@@ -200,25 +201,45 @@ def _valid_or_null(df: pl.DataFrame, report: LoadReport, col: str, value: pl.Exp
     return pl.when(ok).then(value).otherwise(None).alias(col)
 
 
+def _by_distinct(df: pl.DataFrame, keys: list[str], out: dict[str, pl.DataType],
+                 fn: Callable[..., tuple[Any, ...]]) -> pl.DataFrame:
+    """``df`` with the columns ``out``, computed by ``fn`` once per distinct ``keys``."""
+    distinct = df.select(keys).unique().filter(pl.col(keys[0]).is_not_null())
+    results = [fn(*row) for row in distinct.iter_rows()]
+    distinct = distinct.with_columns([
+        pl.Series(name, [r[i] for r in results], dtype=dtype)
+        for i, (name, dtype) in enumerate(out.items())])
+    return df.join(distinct, on=keys, how="left", nulls_equal=True, maintain_order="left")
+
+
 def _dates(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
-    text = pl.col("birth_date").str.slice(0, 10)
-    parsed = pl.coalesce([text.str.to_date(f, strict=False) for f in DATE_FORMATS])
-    df = df.with_columns(parsed.alias("_dob"))
-    unparsed = df.select((pl.col("birth_date").is_not_null() & pl.col("_dob").is_null()).sum()).item()
-    report.warn("birth_date: unparseable values set to null", unparsed)
-    today = dt.date.today()
-    implausible = (pl.col("_dob") < dt.date(1900, 1, 1)) | (pl.col("_dob") > today)
-    report.warn("birth_date: implausible dates (before 1900 or in the future) set to null",
-                df.select(implausible.sum()).item() or 0)
-    return df.with_columns(
-        pl.when(implausible).then(None).otherwise(pl.col("_dob")).alias("birth_date")
-    ).drop("_dob")
+    # ISO dates (all of them when the input comes from the warehouse) are read on the whole
+    # column; the others go through the rule once per distinct value, with the country
+    # handed over only where it can decide, so distinct values stay few.
+    iso = pl.col("birth_date").str.contains(dates.ISO_FORM).fill_null(False)
+    df = df.with_columns(
+        pl.when(iso).then(None).otherwise(pl.col("birth_date")).alias("_other"),
+        pl.when(pl.col("birth_date").str.contains(dates.COUNTRY_DECIDES))
+        .then(pl.col("country")).otherwise(None).alias("_country"))
+    df = _by_distinct(df, ["_other", "_country"], {"_dob": pl.Date, "_issue": pl.String},
+                      dates.parse_birth_date)
+    parsed = pl.col("birth_date").str.to_date("%Y-%m-%d", strict=False)
+    plausible = parsed.is_between(dates.EARLIEST_BIRTH_DATE, dates.latest_birth_date())
+    df = df.with_columns(
+        pl.when(iso & plausible).then(parsed).otherwise(pl.col("_dob")).alias("_dob"),
+        pl.when(~iso).then(pl.col("_issue")).when(parsed.is_null()).then(pl.lit("unparseable"))
+        .when(~plausible).then(pl.lit("implausible")).otherwise(None).alias("_issue"))
+    counts = dict(df.group_by("_issue").len().drop_nulls().iter_rows())
+    for issue in dates.ISSUES:
+        report.warn(DATE_WARNINGS[issue], counts.get(issue, 0))
+    return df.with_columns(pl.col("_dob").alias("birth_date")).drop("_dob", "_issue", "_country", "_other")
 
 
 def _emails(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
     lowered = pl.col("email").str.to_lowercase()
-    df = df.with_columns(pl.when(lowered.str.contains(_EMAIL_OK)).then(lowered)
-                         .otherwise(None).alias("_email"))
+    standard = (lowered.str.contains(contact.EMAIL_FORM)
+                & (lowered.str.len_chars() <= contact.EMAIL_MAX_LENGTH))
+    df = df.with_columns(pl.when(standard).then(lowered).otherwise(None).alias("_email"))
     odd = df.filter(pl.col("email").is_not_null() & pl.col("_email").is_null())["email"].unique()
     fixed = {v: standardise.email(v) for v in odd.to_list()}
     if fixed:
@@ -232,15 +253,15 @@ def _emails(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
 
 def _countries(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
     upper = pl.col("country").str.to_uppercase()
-    iso = pl.when(upper.str.contains(r"^[A-Z]{2}$")).then(upper).otherwise(
-        upper.replace_strict(COUNTRY_NAMES, default=None, return_dtype=pl.String))
+    iso = pl.when(upper.str.contains(identifiers.COUNTRY_FORM)).then(upper).otherwise(
+        upper.replace_strict(identifiers.COUNTRY_NAMES, default=None, return_dtype=pl.String))
     bad = df.select((pl.col("country").is_not_null() & iso.is_null()).sum()).item()
     report.warn("country: not an ISO-3166 code, set to null", bad)
     return df.with_columns(iso.alias("country"))
 
 
 def _phones(df: pl.DataFrame, report: LoadReport) -> pl.DataFrame:
-    ok = pl.col("phone").str.contains(_E164_OK)
+    ok = pl.col("phone").str.contains(contact.E164_FORM)
     odd = (df.filter(pl.col("phone").is_not_null() & ~ok)
            .select("phone", "country").unique())
     if odd.height:

@@ -1,15 +1,7 @@
-{#- Sources disagree on date formats (ISO, German DD.MM.YYYY, US MM/DD/YYYY, compact YYYYMMDD);
-    try each and keep the first that parses. Unparseable values become null, never an error. -#}
-{% macro parse_date(column) -%}
-    coalesce(
-        try_strptime(nullif(trim({{ column }}), ''), '%Y-%m-%d'),
-        try_strptime(nullif(trim({{ column }}), ''), '%d.%m.%Y'),
-        try_strptime(nullif(trim({{ column }}), ''), '%Y/%m/%d'),
-        try_strptime(nullif(trim({{ column }}), ''), '%m/%d/%Y'),
-        try_strptime(nullif(trim({{ column }}), ''), '%Y%m%d'),
-        try_cast(nullif(trim({{ column }}), '') as timestamp)
-    )::date
-{%- endmacro %}
+{#- Person values (names, emails, phones, countries, national IDs, social handles, dates and
+    birth dates) are standardised by the hub's Python UDFs (hub_email, hub_birth_date, ...;
+    warehouse/dbt_plugin.py), never here: `hub identity resolve` applies the same functions,
+    so a value means the same on both paths (docs/standardisation.md). -#}
 
 {% macro parse_ts(column) -%}
     coalesce(
@@ -30,11 +22,4 @@
             then nullif(coalesce({{ last }}, '') || coalesce({{ first }}, ''), '')
         else nullif(trim(coalesce({{ first }}, '') || ' ' || coalesce({{ last }}, '')), '')
     end
-{%- endmacro %}
-
-{#- A social profile that a source linked to its record (CRM social_profile, ERP social_login),
-    stored as platform:handle. Lower-cased and trimmed as stg_social__posts builds profile_id,
-    so the same profile compares equal across sources; blank is null. -#}
-{% macro social_handle(column) -%}
-    nullif(lower(trim({{ column }})), '')
 {%- endmacro %}

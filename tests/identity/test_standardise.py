@@ -1,10 +1,12 @@
 """Standardisation used by staging (as DuckDB UDFs) and by identity resolution."""
 
+import datetime as dt
+
 import duckdb
 import pytest
 
 from identity import standardise
-from warehouse.dbt_plugin import register_udfs
+from warehouse.dbt_plugin import UDFS, register_udfs
 
 
 @pytest.mark.parametrize(
@@ -41,7 +43,16 @@ def test_udfs_in_duckdb_handle_nulls_and_batches() -> None:
     con = duckdb.connect()
     register_udfs(con)
     rows = con.execute(
-        "select hub_email(e), hub_phone_e164(p, c), hub_pinyin(n) from (values "
-        "('A@B.example', '07700 900123', 'GB', '李娜'), (null, null, null, null)) t(e, p, c, n)"
+        "select hub_email(e), hub_phone_e164(p, c), hub_birth_date(d, c), hub_birth_date_issue(d, c), "
+        "hub_national_id(n) from (values "
+        "('A@B.example', '07700 900123', 'GB', '03/04/1990', 'ab 12 34'), "
+        "(null, null, null, '03/04/1990', null), (null, null, null, null, null)) t(e, p, c, d, n)"
     ).fetchall()
-    assert rows == [("a@b.example", "+447700900123", "li na"), (None, None, None)]
+    assert rows == [("a@b.example", "+447700900123", dt.date(1990, 4, 3), None, "AB1234"),
+                    (None, None, None, "ambiguous", None), (None, None, None, None, None)]
+
+
+def test_staging_no_longer_computes_pinyin() -> None:
+    # Identity resolution computes pinyin from the names (features.latin_key); a staging
+    # copy was read by nothing.
+    assert not any("pinyin" in name for name in UDFS)

@@ -8,7 +8,7 @@ select
     hub_clean_name(name) as account_name,
     lower(trim(domain)) as domain,
     lower(industry) as industry,
-    upper(trim(country)) as country,
+    hub_country(country) as country,
     owner as owner_id,
     {{ parse_ts('created_at') }} as created_at,
     {{ parse_ts('updated_at') }} as updated_at,

@@ -17,7 +17,7 @@ renamed as (
         lower(stage) in ('closed_won', 'closed_lost') as is_closed,
         amount,
         upper(currency) as currency,
-        {{ parse_date('close_date') }} as close_date,
+        hub_date(close_date, null) as close_date,
         {{ parse_ts('created_at') }} as created_at,
         {{ parse_ts('updated_at') }} as updated_at,
         _batch_id,

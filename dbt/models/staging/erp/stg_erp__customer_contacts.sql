@@ -9,8 +9,6 @@ standardised as (
         customer_no,
         hub_clean_name(first_name) as first_name,
         hub_clean_name(last_name) as last_name,
-        hub_pinyin(first_name) as first_name_pinyin,
-        hub_pinyin(last_name) as last_name_pinyin,
         hub_email(email) as email,
         email is not null and hub_email(email) is null as email_invalid,
         -- The contact row carries no country: international numbers resolve here,

@@ -9,15 +9,14 @@ select
     serial as device_id,
     model,
     hub_clean_name(owner_name) as owner_name,
-    hub_pinyin(owner_name) as owner_name_pinyin,
     hub_email(owner_email) as owner_email,
     -- Schema drift: later registry exports renamed owner_phone to owner_mobile.
     -- Bronze keeps the renamed column in _extra; staging maps it back.
     hub_phone_e164(
-        coalesce(owner_phone, json_extract_string(_extra, '$.owner_mobile')), owner_country
+        coalesce(owner_phone, json_extract_string(_extra, '$.owner_mobile')), hub_country(owner_country)
     ) as owner_phone_e164,
     upper(trim(owner_postcode)) as owner_postcode,
-    upper(trim(owner_country)) as owner_country,
+    hub_country(owner_country) as owner_country,
     {{ parse_ts('registered_at') }} as registered_at,
     firmware,
     _batch_id,

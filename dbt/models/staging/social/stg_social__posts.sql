@@ -6,12 +6,11 @@ with source as (
 select
     post_id,
     lower(platform) as platform,
-    lower(platform) || ':' || lower(trim(handle)) as profile_id,
+    hub_social_handle(platform || ':' || handle) as profile_id,
     lower(coalesce(kind, 'post')) as post_kind,
     parent_id,
     lower(trim(handle)) as handle,
     hub_clean_name(display_name) as display_name,
-    hub_pinyin(display_name) as display_name_pinyin,
     bio,
     lower(lang) as lang,
     text,
