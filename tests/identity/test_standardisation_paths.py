@@ -20,9 +20,9 @@ import polars as pl
 import pytest
 import yaml
 
-from hub.settings import PROJECT_ROOT
 from identity import canonical, standardise
 from identity.standardise import dates
+from warehouse.layout import PROJECT_ROOT
 
 UNIT_TESTS = PROJECT_ROOT / "dbt" / "models" / "staging" / "_standardisation__unit_tests.yml"
 PERSON_TEST = "person_values_are_standardised_as_identity_resolution_does"
