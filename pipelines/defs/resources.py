@@ -7,6 +7,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from hub.settings import HubPaths
+from pipelines.connectors import erp_sql
 from pipelines.connectors.crm_api import CrmClient
 from pipelines.defs.transform.project import dbt_cli
 from pipelines.lib.progress_logger import progress_logger
@@ -33,12 +34,12 @@ class CrmApi(dg.ConfigurableResource):
 
 
 class ErpDatabase(dg.ConfigurableResource):
-    """The ERP database, as any SQLAlchemy URL."""
+    """The ERP database, as any SQLAlchemy URL; a SQLite file must exist."""
 
     url: str
 
     def engine(self) -> sa.Engine:
-        return sa.create_engine(self.url)
+        return erp_sql.connect(self.url)
 
 
 class LandingZone(dg.ConfigurableResource):
