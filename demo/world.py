@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +27,48 @@ from demo.pools import Companies, build_companies, build_pools
 from demo.population import People, build_people
 from demo.tables import frame
 
-__all__ = ["WorldPaths", "advance", "generate", "paths"]
+__all__ = ["MAX_SEED", "MIN_PEOPLE", "WorldPaths", "advance", "argument_errors", "check_arguments", "generate", "paths"]
 SOURCES = (crm, erp, social, iot)
+# Each source must hold enough people for its planted defects and its weekly files; below
+# this a source can come out empty (a third of people have a social profile).
+MIN_PEOPLE = 50
+MAX_SEED = 2**63 - 1  # numpy's and Faker's seeds are non-negative; 64 bits is plenty
+# What the simulator owns under the root; anything else there is left where it is.
+OWNED = ("crm", "erp", "landing", "truth", "manifest.json")
+
+
+def argument_errors(people: int | None = None, seed: int | None = None,
+                    days: int | None = None) -> dict[str, str]:
+    """What is wrong with each given argument outside its domain, by argument name."""
+    errors = {}
+    if people is not None and people < MIN_PEOPLE:
+        errors["people"] = f"must be at least {MIN_PEOPLE}, got {people}"
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        errors["seed"] = f"must be between 0 and 2**63 - 1, got {seed}"
+    if days is not None and days < 1:
+        errors["days"] = f"must be at least 1, got {days}"
+    return errors
+
+
+def check_arguments(people: int | None = None, seed: int | None = None,
+                    days: int | None = None) -> None:
+    """Raise ``ValueError`` naming the first argument outside its domain."""
+    for name, problem in argument_errors(people, seed, days).items():
+        raise ValueError(f"{name} {problem}")
 
 
 def generate(root: Path, people: int = 20_000, seed: int = 42) -> dict[str, Any]:
-    """Write a fresh world of ``people`` persons under ``root``; returns the manifest."""
-    p = paths(root)
-    _clear(p)
+    """Write a fresh world of ``people`` persons under ``root``; returns the manifest.
+
+    The world is built beside ``root`` and moved into place only when complete, so a
+    failure leaves the previous world (or none) as it was.
+    """
+    check_arguments(people=people, seed=seed)
+    with _staged(Path(root), copy_existing=False) as stage:
+        return _generate(paths(stage), people, seed)
+
+
+def _generate(p: WorldPaths, people: int, seed: int) -> dict[str, Any]:
     pools = build_pools(seed)
     rng = np.random.default_rng([seed, 0])
     companies = build_companies(max(5, people // 40), seed, rng)
@@ -48,8 +86,18 @@ def generate(root: Path, people: int = 20_000, seed: int = 42) -> dict[str, Any]
 
 
 def advance(root: Path, days: int = 1, seed: int = 43) -> dict[str, Any]:
-    """Simulate the next ``days`` of the world; returns the updated manifest."""
-    p = paths(root)
+    """Simulate the next ``days`` of the world; returns the updated manifest.
+
+    The days are simulated on a copy that replaces the world only when complete.
+    """
+    check_arguments(seed=seed, days=days)
+    if not paths(root).manifest.exists():
+        raise FileNotFoundError(f"no world at {root} to advance (generate one first)")
+    with _staged(Path(root), copy_existing=True) as stage:
+        return _advance(paths(stage), days, seed)
+
+
+def _advance(p: WorldPaths, days: int, seed: int) -> dict[str, Any]:
     manifest = json.loads(p.manifest.read_text())
     state = json.loads(p.sim_state.read_text())
     since = clock.parse(manifest["now"])
@@ -68,12 +116,46 @@ def advance(root: Path, days: int = 1, seed: int = 43) -> dict[str, Any]:
     return _finish(ctx, {"seed": manifest["seed"], "people": manifest["people"]})
 
 
-def _clear(p: WorldPaths) -> None:
-    # Remove only what the simulator owns, not whatever else sits next to it.
-    for d in (p.crm_db.parent, p.erp_db.parent, p.root / "landing", p.truth_dir):
-        shutil.rmtree(d, ignore_errors=True)
-    p.manifest.unlink(missing_ok=True)
-    p.root.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def _staged(root: Path, copy_existing: bool) -> Iterator[Path]:
+    """A sibling folder to build the world in, swapped in for ``root`` on success.
+
+    On any failure (or Ctrl-C) the sibling is removed and ``root`` is untouched.
+    """
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # Not mkdtemp: its 0700 would become the world's mode.
+    stage = root.parent / f".{root.name}.{uuid.uuid4().hex[:12]}.new"
+    stage.mkdir()
+    try:
+        if copy_existing:
+            for name in OWNED:
+                if (root / name).is_dir():
+                    shutil.copytree(root / name, stage / name)
+                elif (root / name).exists():
+                    shutil.copy2(root / name, stage / name)
+        yield stage
+        _swap_in(stage, root)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _swap_in(stage: Path, root: Path) -> None:
+    if not root.exists():
+        stage.rename(root)
+        return
+    old = stage.with_suffix(".old")
+    root.rename(old)
+    try:
+        stage.rename(root)
+    except BaseException:
+        old.rename(root)
+        raise
+    # Whatever else sat in the old root (not the simulator's) stays with the world.
+    for entry in old.iterdir():
+        if entry.name not in OWNED:
+            os.replace(entry, root / entry.name)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _finish(ctx: Context, head: dict[str, Any]) -> dict[str, Any]:
@@ -114,10 +196,13 @@ def main(argv: list[str] | None = None) -> None:
     adv.add_argument("--days", type=int, default=1)
     adv.add_argument("--seed", type=int, default=43)
     args = parser.parse_args(argv)
-    if args.command == "generate":
-        manifest = generate(args.root, args.people, args.seed)
-    else:
-        manifest = advance(args.root, args.days, args.seed)
+    try:
+        if args.command == "generate":
+            manifest = generate(args.root, args.people, args.seed)
+        else:
+            manifest = advance(args.root, args.days, args.seed)
+    except (ValueError, FileNotFoundError) as e:
+        parser.error(str(e))
     print(json.dumps({"now": manifest["now"], "counts": manifest["counts"]}, indent=1))
 
 

@@ -1,7 +1,7 @@
 """Churn model on the demo world: proves the point-in-time features carry signal.
 
-    uv run python examples/churn_model.py            # after `make demo`
-    uv run python examples/churn_model.py --truth    # also score against the simulator's truth
+    .venv/bin/python examples/churn_model.py            # after `make demo`
+    .venv/bin/python examples/churn_model.py --truth    # also score against the simulator's truth
 
 Labels come from gold/churn_labels (observed behaviour: last sign of life within 90 days,
 then silence). Each (customer_id, as_of_date) label row becomes an entity row with

@@ -9,13 +9,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from hub.environment import apply_env_defaults
 from hub.features_cli import features_app
 from hub.identity_cli import identity_app
+from pipelines.environment import apply_env_defaults
 from warehouse.layout import PROJECT_ROOT
 
 app = typer.Typer(
@@ -41,11 +41,11 @@ app.add_typer(features_app, name="features", help="The feature registry for ML m
 
 @app.command()
 def simulate(
-    people: Annotated[int, typer.Option(help="How many people the world holds.")] = 20_000,
+    people: Annotated[int, typer.Option(help="How many people the world holds (at least 50).")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = 42,
     advance_days: Annotated[
-        int, typer.Option(help="Instead of a new world, advance the existing one by this many days.")
-    ] = 0,
+        int | None, typer.Option(help="Instead of a new world, advance the existing one by this many days.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Regenerate even if a world with this seed and size exists.")] = False,
 ) -> None:
     """Generate the simulated CRM, ERP, social and IoT systems under $HUB_DATA_DIR/world."""
@@ -55,8 +55,13 @@ def simulate(
     from warehouse.layout import HubPaths
 
     root = HubPaths.from_env().world
+    options = {"people": "--people", "seed": "--seed", "days": "--advance-days"}
+    for name, problem in world.argument_errors(None if advance_days else people, seed, advance_days).items():
+        _usage_error(f"{options[name]} {problem}")
     started = time.perf_counter()
     manifest_path = world.paths(root).manifest
+    if advance_days and not manifest_path.exists():
+        _usage_error(f"no world at {root} to advance; run `hub simulate` first")
     if not advance_days and not force and manifest_path.exists():
         existing = json.loads(manifest_path.read_text())
         if (existing.get("people"), existing.get("seed")) == (people, seed):
@@ -72,6 +77,12 @@ def simulate(
     for entity, count in sorted(manifest["counts"].items()):
         typer.echo(f"  {entity:<24} {count:>10,}")
     typer.echo(f"  planted bad records: {len(manifest['planted'])}, in {time.perf_counter() - started:.1f}s")
+
+
+def _usage_error(message: str) -> NoReturn:
+    """One line on stderr and exit 2, as for any usage error, without typer's framed panel."""
+    typer.echo(f"hub simulate: {message}", err=True)
+    raise typer.Exit(2)
 
 
 @app.command()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import duckdb
 
 from warehouse import delta_store
@@ -65,9 +68,10 @@ def print_summary(paths: HubPaths | None = None) -> None:
     for name, count in counts.items():
         print(f"  {name:<44} {count:>10,}")
     db = paths.published_db
+    # The duckdb CLI sits beside the interpreter that runs hub (.venv/bin), on PATH or not.
+    duckdb_cli = Path(sys.executable).parent / "duckdb"
     print(f"""
 Warehouse:   {db}
-Query it:    duckdb -readonly {db} "select * from staging.stg_crm__contacts limit 5"
-             (or: uv run python -c "import duckdb; print(duckdb.connect('{db}', read_only=True).sql('show all tables'))")
+Query it:    {duckdb_cli} -readonly {db} "select * from staging.stg_crm__contacts limit 5"
 Open the UI: make ui   ->  http://127.0.0.1:3000
 """)

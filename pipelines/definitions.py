@@ -4,4 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.environment import apply_env_defaults
+
+apply_env_defaults()
+
 defs = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -8,11 +8,45 @@ so nothing is skipped when many rows share one timestamp.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
 from quality.contracts import EntityContract
+
+
+class ErpDatabaseMissing(FileNotFoundError):
+    """The ERP's SQLite file does not exist (a typo in the URL, or no world yet)."""
+
+
+def connect(url: str) -> sa.Engine:
+    """An engine on the ERP at ``url``, which must exist: the hub reads an ERP, never creates one.
+
+    SQLite would create a missing file on first connect, and an empty ERP would look like
+    one with no new rows. A SQLite file is therefore checked here and then opened with
+    ``mode=rw``, which never creates it; the engine's URL stays the one given, so lineage
+    (``_source_uri``) is unchanged. Other databases (PostgreSQL, ...) connect as they are.
+    """
+    parsed = sa.make_url(url)
+    database = parsed.database
+    if (parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:")
+            or database.startswith("file:")):
+        return sa.create_engine(url)
+    path = Path(database).absolute()
+    if not path.is_file():
+        raise ErpDatabaseMissing(f"erp: the SQLite database {path} does not exist; nothing was "
+                                 "created (check HUB_ERP_URL)")
+    target = f"file:{quote(path.as_posix())}?mode=rw"
+    engine = sa.create_engine(url)
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _open_existing_only(dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+        cargs[:] = [target]
+        cparams["uri"] = True
+
+    return engine
 
 
 def _quote(engine: sa.Engine, name: str) -> str:

@@ -1,5 +1,5 @@
 """Resources shared by every asset, configured through environment variables (defaults in
-hub.environment; the data root through HubPaths.from_env, its one reader)."""
+pipelines.environment; the data root through HubPaths.from_env, its one reader)."""
 
 
 from pathlib import Path
@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from pipelines.connectors import erp_sql
 from pipelines.connectors.crm_api import DEFAULT_PAGE_DEADLINE_S, CrmClient
 from pipelines.lib.dbt_project import dbt_cli
 from pipelines.lib.progress_logger import progress_logger
@@ -35,12 +36,12 @@ class CrmApi(dg.ConfigurableResource):
 
 
 class ErpDatabase(dg.ConfigurableResource):
-    """The ERP database, as any SQLAlchemy URL."""
+    """The ERP database, as any SQLAlchemy URL; a SQLite file must exist."""
 
     url: str
 
     def engine(self) -> sa.Engine:
-        return sa.create_engine(self.url)
+        return erp_sql.connect(self.url)
 
 
 class LandingZone(dg.ConfigurableResource):

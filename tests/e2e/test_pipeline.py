@@ -11,7 +11,7 @@ import pytest
 
 from demo import world
 from demo.crm_server import CrmServer
-from hub.environment import apply_env_defaults
+from pipelines.environment import apply_env_defaults
 from quality.contracts import CONTRACTS
 from warehouse import delta_store
 from warehouse.layout import HubPaths

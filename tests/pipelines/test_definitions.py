@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hub.environment import apply_env_defaults
+from pipelines.environment import apply_env_defaults
 from warehouse.layout import HubPaths
 
 

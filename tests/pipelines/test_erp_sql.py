@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from pipelines.connectors import erp_sql
 from pipelines.connectors.pull import cursors, pull_erp
+from pipelines.defs.resources import ErpDatabase
 from quality.contracts import ERP_INVOICES, ERP_ORDER_LINES
 from warehouse import delta_store
 from warehouse.layout import HubPaths
@@ -32,7 +34,7 @@ def postgres() -> Iterator[sa.Engine]:
     name = f"erp_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f"create database {name}"))
-    engine = sa.create_engine(url.rsplit("/", 1)[0] + "/" + name)
+    engine = erp_sql.connect(url.rsplit("/", 1)[0] + "/" + name)  # other URLs connect as they are
     yield engine
     engine.dispose()
     with admin.connect() as conn:
@@ -110,3 +112,43 @@ def test_composite_key_watermark(hub_paths: HubPaths, tmp_path: Path) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("insert into order_lines values ('O1', 3, 'S', 1, 2.0, 't1'), ('O0', 9, 'S', 1, 2.0, 't2')"))
     assert pull_erp(hub_paths, engine, ERP_ORDER_LINES).accepted == 2
+
+
+def test_a_missing_sqlite_erp_fails_naming_the_source_and_path_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "erp" / "erp.sqlite"
+    missing.parent.mkdir()
+    with pytest.raises(FileNotFoundError, match=r"^erp: ") as failure:
+        ErpDatabase(url=f"sqlite:///{missing}").engine()
+    assert str(missing) in str(failure.value)
+    assert list(missing.parent.iterdir()) == []
+
+
+def test_an_erp_deleted_after_the_engine_was_made_is_not_recreated(tmp_path: Path) -> None:
+    db = tmp_path / "erp # 1.sqlite"  # characters a SQLite URI must escape
+    _sqlite_with_invoices(db)
+    engine = ErpDatabase(url=f"sqlite:///{db}").engine()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from invoices")).scalar() == 1
+    engine.dispose()
+    db.unlink()
+    with pytest.raises(sa.exc.OperationalError, match="unable to open database file"):
+        engine.connect()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_sqlite_erp_pulls_through_the_resource_with_its_url_as_lineage(
+        hub_paths: HubPaths, tmp_path: Path) -> None:
+    db = tmp_path / "erp.sqlite"
+    _sqlite_with_invoices(db)
+    url = f"sqlite:///{db}"
+    assert pull_erp(hub_paths, ErpDatabase(url=url).engine(), ERP_INVOICES).accepted == 1
+    [row] = delta_store.read(hub_paths.bronze_table("erp", "invoices")).to_pylist()
+    assert row["_source_uri"] == f"{url}#invoices"
+
+
+def _sqlite_with_invoices(db: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(sa.text(INVOICES_DDL.format(amount_type="real")))
+    _insert(engine, [_invoice(1, "2026-01-01T00:00:00")])
+    engine.dispose()

@@ -5,9 +5,9 @@ import dagster as dg
 import pytest
 import yaml
 
-from hub.environment import apply_env_defaults
 from pipelines.connectors.landing_files import read_jsonl
 from pipelines.defs.ingest.sources import HOURLY, ON_ARRIVAL, PULL_TAG, SOURCES, Files, Source
+from pipelines.environment import apply_env_defaults
 from quality.contracts import CONTRACTS, EntityContract, Field
 from warehouse.layout import PROJECT_ROOT, HubPaths
 

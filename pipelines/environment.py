@@ -1,7 +1,8 @@
-"""The environment the CLI runs the code location in: every setting's default, written once.
+"""The environment the code location runs in: every setting's default, written once.
 
-Only the CLI fills these in; the Dagster resources read them through ``dg.EnvVar`` and the
-data root through :meth:`warehouse.layout.HubPaths.from_env`.
+The code location fills in what is unset when it loads (so `dagster dev` and `dg` work on a bare
+shell), and the CLI does the same before it runs anything; the resources then read the settings
+through ``dg.EnvVar`` and the data root through :meth:`warehouse.layout.HubPaths.from_env`.
 """
 
 from __future__ import annotations
