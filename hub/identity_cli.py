@@ -123,7 +123,7 @@ def explain(
 ) -> None:
     """Show a customer's records and the evidence that joined them."""
     from identity import explain as explain_mod
-    from identity.state import State
+    from identity.run_state import State
 
     _quiet()
     ws = _workspace(state)
@@ -162,7 +162,7 @@ def evaluate(
     import polars as pl
 
     from identity import evaluate as evaluate_mod
-    from identity.state import State
+    from identity.run_state import State
 
     try:
         truth_df = evaluate_mod.read_truth(truth)

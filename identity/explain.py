@@ -22,7 +22,7 @@ import polars as pl
 from identity import evidence
 from identity.comparison_columns import MATCH_COLUMNS
 from identity.model_store import Model
-from identity.state import State
+from identity.run_state import State
 
 MAX_RECORDS = 40  # pairs grow quadratically; beyond this only the linking pairs are shown
 SHOWN = ("source", "source_record_id", "first_name", "last_name", "full_name", "birth_date",

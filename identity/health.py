@@ -15,8 +15,8 @@ import duckdb
 import polars as pl
 
 from identity.evidence import dob_conflict_sql
+from identity.run_state import State
 from identity.settings import IdentityConfig
-from identity.state import State
 
 BUCKETS = ((1, 1), (2, 2), (3, 3), (4, 4), (5, 9), (10, 49), (50, None))
 

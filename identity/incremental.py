@@ -37,10 +37,17 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from identity import cluster as cluster_mod
-from identity import comparison_columns, evidence, keyindex, placement, predict, stable_ids
-from identity import graph as graph_mod
-from identity import state as state_mod
+from identity import (
+    clustering,
+    comparison_columns,
+    evidence,
+    graph_history,
+    keyindex,
+    placement,
+    predict,
+    run_state,
+    stable_ids,
+)
 from identity.canonical import CANONICAL_COLUMNS
 from identity.model_store import Model
 from identity.runs import KEY, Clock, RunResult, input_digest, probabilities, state_meta
@@ -49,7 +56,7 @@ from identity.settings import IdentityConfig
 # What placement candidates need besides cluster, size and "rich": their names and keys.
 _NAMES = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi", "city",
           *comparison_columns.PLACEMENT_KEYS)
-_GRAPH_ROW = {"uid": pl.Int64, **graph_mod.GRAPH_SCHEMA}
+_GRAPH_ROW = {"uid": pl.Int64, **graph_history.GRAPH_SCHEMA}
 
 
 def _df(con: duckdb.DuckDBPyConnection, sql: str, **tables: pl.DataFrame) -> pl.DataFrame:
@@ -72,7 +79,7 @@ def _in(uids: pl.Series) -> pl.Expr:
 
 def run(canon: pl.DataFrame, state_dir: Path, model: Model, config: IdentityConfig,
         overrides: pl.DataFrame, run_id: str, ts: dt.datetime, clock: Clock) -> RunResult:
-    con = state_mod.connect(state_dir)
+    con = run_state.connect(state_dir)
     # Some reads wait on DuckDB while the main thread has other work: a second thread with
     # its own connection does them (it sees the state as it was before this run).
     side = con.cursor()
@@ -80,7 +87,7 @@ def run(canon: pl.DataFrame, state_dir: Path, model: Model, config: IdentityConf
     index: keyindex.Index | None = None
     try:
         con.execute("begin transaction")
-        meta = state_mod.get_meta(con)
+        meta = run_state.get_meta(con)
         index = keyindex.Index(state_dir, meta)
         result = _run(con, side, pool, meta, index, canon, model, config, overrides, run_id, ts,
                       clock)
@@ -156,10 +163,10 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
     con.execute("delete from edges where uid_l in (select uid from _gone) "
                 "or uid_r in (select uid from _gone)")
     con.unregister("_gone")
-    state_mod.replace_rows(con, "edges", scored, drop_uids=pl.Series("uid", [], pl.Int64))
+    run_state.replace_rows(con, "edges", scored, drop_uids=pl.Series("uid", [], pl.Int64))
     clock.lap("score")
 
-    state_mod.replace_rows(con, "shared", shared.shared_rows, drop_uids=shared.touched, key="value")
+    run_state.replace_rows(con, "shared", shared.shared_rows, drop_uids=shared.touched, key="value")
 
     # 4. Re-cluster the components that hold a dirty record or lost one.
     steward = evidence.override_pairs(overrides, _override_keys(con, overrides, rows))
@@ -176,7 +183,7 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
                                where uid_l in (select uid from _r) and uid_r in (select uid from _r)""",
                        _r=region)
     in_region = pl.col("uid_l").is_in(region["uid"].implode()) & pl.col("uid_r").is_in(region["uid"].implode())
-    base_region = cluster_mod.cluster(region_feats, region_edges, config.cluster_threshold,
+    base_region = clustering.cluster(region_feats, region_edges, config.cluster_threshold,
                                       steward.filter(in_region), config.national_id_conflict_splits,
                                       config.birth_date_conflict_splits)
 
@@ -186,7 +193,7 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
     lone_entries = pool.submit(_index_entries, rules, feats_new.clear(), region_raw.filter(_in(lone)))
     lone_scope, lone_feats = _lone_scope(con, index, stored, region_raw, old_changed, lone)
     # Stored features change now: placement reads every record's current ones.
-    state_mod.replace_rows(con, "features", feats_new, drop_uids=pl.concat([d0, removed]))
+    run_state.replace_rows(con, "features", feats_new, drop_uids=pl.concat([d0, removed]))
     placeable = pl.concat([region_raw.select(lone_feats.columns), lone_feats]).filter(
         _in(lone_scope) & _in(lone))
     # Placement candidates may be new or changed records: the index knows them from now on.
@@ -227,33 +234,33 @@ def _run(con: duckdb.DuckDBPyConnection, side: duckdb.DuckDBPyConnection, pool: 
     # Only rows that differ are written: most of the scope keeps its values, and what a run
     # writes, the state file's checkpoint pays for again.
     moved = _differing(assignment, previous)
-    state_mod.replace_rows(con, "assignment", moved, drop_uids=pl.concat([moved["uid"], removed]))
-    state_mod.replace_rows(con, "customers", _differing(carried.customers, customers_prev),
+    run_state.replace_rows(con, "assignment", moved, drop_uids=pl.concat([moved["uid"], removed]))
+    run_state.replace_rows(con, "customers", _differing(carried.customers, customers_prev),
                            key="customer_id")
     customers = _customer_count(con, meta, previous_ids, assignment)
 
     events = Counter(carried.events["event"].to_list())
-    changes = graph_mod.changes(carried.events, scope_keys, run_id, ts)
+    changes = graph_history.changes(carried.events, scope_keys, run_id, ts)
     current = scope_keys.join(assignment.select("uid", "customer_id", "match_probability"), on="uid")
     graph_changed = _update_graph(con, open_rows, current, ts)
-    state_mod.replace_rows(con, "changes", changes, drop_uids=pl.Series("uid", [], pl.Int64))
+    run_state.replace_rows(con, "changes", changes, drop_uids=pl.Series("uid", [], pl.Int64))
     clock.lap("stable_ids")
 
     # Keys and canonical values last: earlier steps needed the previous ones.
-    state_mod.replace_rows(con, "keys", rows.select("uid", *KEY, "row_hash", "key_hash"),
+    run_state.replace_rows(con, "keys", rows.select("uid", *KEY, "row_hash", "key_hash"),
                            drop_uids=pl.concat([d0, removed]))
-    state_mod.replace_rows(con, "canonical",
+    run_state.replace_rows(con, "canonical",
                            rows.select("uid", *[c for c in CANONICAL_COLUMNS if c not in KEY]),
                            drop_uids=pl.concat([d0, removed]))
     con.execute("delete from overrides")
-    state_mod.replace_rows(con, "overrides", steward, drop_uids=pl.Series("uid", [], pl.Int64))
+    run_state.replace_rows(con, "overrides", steward, drop_uids=pl.Series("uid", [], pl.Int64))
     # The index learns the new and changed records, and lone records it may not know as
     # such (records only become lone inside a re-clustered region).
     index.append(keyindex.merge(new_entries.result(), lone_entries.result()))
     digest = input_digest(canon)
     unchanged = meta.get("input_digest") == digest
     next_uid = max(int(meta.get("next_uid", 0)), int(fresh.max() + 1) if fresh.len() else 0)  # type: ignore[operator]
-    state_mod.set_meta(con, {
+    run_state.set_meta(con, {
         **state_meta(model, config, next_uid, run_id, ts, digest, "incremental", unchanged, events),
         "customers": customers, "index": index.meta()})
     return RunResult(
@@ -688,7 +695,7 @@ def _update_graph(con: duckdb.DuckDBPyConnection, open_rows: pl.DataFrame,
     """Close and open graph rows for records whose customer changed; update probabilities.
     ``open_rows``: the current graph rows of the scope and of removed records. Rows that
     stay as they were are not rewritten."""
-    updated, changed = graph_mod.update(open_rows.drop("uid"),
+    updated, changed = graph_history.update(open_rows.drop("uid"),
                                         current.select(*KEY, "customer_id", "match_probability"), ts)
     if changed:
         updated = updated.join(pl.concat([current.select("uid", *KEY),
@@ -698,6 +705,6 @@ def _update_graph(con: duckdb.DuckDBPyConnection, open_rows: pl.DataFrame,
         con.register("_u", _uids(closed))
         con.execute("delete from graph where valid_to is null and uid in (select uid from _u)")
         con.unregister("_u")
-        state_mod.replace_rows(con, "graph", _differing(updated, open_rows),
+        run_state.replace_rows(con, "graph", _differing(updated, open_rows),
                                drop_uids=pl.Series("uid", [], pl.Int64))
     return changed

@@ -203,7 +203,7 @@ def through_placed(con: duckdb.DuckDBPyConnection, links: pl.DataFrame) -> pl.Da
     targets = amb["target"].unique().implode()
     near = links.filter(pl.col("uid").is_in(targets) | pl.col("target").is_in(targets))
     nodes = pl.concat([amb["target"], near["uid"], near["target"]]).unique().sort()
-    from identity.cluster import components
+    from identity.clustering import components
 
     comp = pl.DataFrame({"target": nodes, "root": components(
         nodes.to_numpy(), near.select(pl.col("uid").alias("uid_l"), pl.col("target").alias("uid_r")))})
@@ -217,7 +217,7 @@ def join(assignment: pl.DataFrame, placed: pl.DataFrame) -> pl.DataFrame:
     """Merge each placed record with its target; two lone records may pick each other."""
     if placed.is_empty():
         return assignment
-    from identity.cluster import components
+    from identity.clustering import components
 
     # Each record links to its cluster's label (a uid), each placed record to its target.
     links = pl.concat([

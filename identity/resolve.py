@@ -3,7 +3,7 @@
     canonical -> features -> merge protection -> score pairs -> cluster -> place lone
     records -> carry IDs forward -> graph + changes -> state for the next run
 
-A run is *full* (identity/full.py) when there is no previous state or the model or
+A run is *full* (identity/full_run.py) when there is no previous state or the model or
 settings changed, and *incremental* otherwise (identity/incremental.py): only new and
 changed records (and records whose identifiers became shared or unshared) are scored, and
 only the part of the graph they touch is re-clustered. Both give the same result, because
@@ -20,13 +20,11 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import evidence, incremental, runs
-from identity import full as full_mod
-from identity import state as state_mod
+from identity import evidence, full_run, incremental, run_state, runs
 from identity.model_store import Model
+from identity.run_state import State
 from identity.runs import RunResult
 from identity.settings import IdentityConfig
-from identity.state import State
 
 __all__ = ["RunResult", "run"]
 
@@ -45,8 +43,8 @@ def run(canonical: pl.DataFrame, state_dir: Path, model: Model | None, config: I
     run_id = run_id or f"{ts:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     overrides = overrides if overrides is not None else evidence.load_overrides(None)
     canon = runs.with_row_hash(canonical)
-    previous_meta = State(state_dir).meta if state_mod.exists(state_dir) else None
+    previous_meta = State(state_dir).meta if run_state.exists(state_dir) else None
     if (not full and model is not None and previous_meta is not None
             and previous_meta.get("settings_key") == runs.settings_key(model, config)):
         return incremental.run(canon, state_dir, model, config, overrides, run_id, ts, clock)
-    return full_mod.run(canon, state_dir, model, config, overrides, run_id, ts, clock, models_dir)
+    return full_run.run(canon, state_dir, model, config, overrides, run_id, ts, clock, models_dir)

@@ -2,7 +2,7 @@
 the row and input digests it diffs by, the key that decides whether the next run may be
 incremental, and the metadata it leaves in the state.
 
-``identity/full.py`` and ``identity/incremental.py`` both build on this module and
+``identity/full_run.py`` and ``identity/incremental.py`` both build on this module and
 neither imports the other; ``identity/resolve.py`` chooses between them.
 """
 
@@ -20,8 +20,8 @@ import polars as pl
 
 from identity.canonical import CANONICAL_COLUMNS
 from identity.model_store import Model
+from identity.run_state import State
 from identity.settings import IdentityConfig
-from identity.state import State
 
 # Bumped when features or placement decide differently, so the next run is a full one
 # (4: two-word given names, surname particles, placement through placed records;

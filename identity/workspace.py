@@ -4,7 +4,7 @@ A workspace is a folder:
 
     models/       versioned models (v0001/, v0002/ ..., current.json)
     overrides/    steward must-link / cannot-link pairs (*.csv or a Delta table)
-    run/          the state of the last run (identity/state.py)
+    run/          the state of the last run (identity/run_state.py)
 
 The pipeline's workspace is ``$HUB_DATA_DIR/state/identity``; ``hub identity resolve``
 keeps one in ``DIR/.identity`` next to its outputs, so re-running it on a changed file

@@ -13,8 +13,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from identity import canonical, comparison_columns, incremental, keyindex, placement, resolve, runs
-from identity import state as state_mod
+from identity import (
+    canonical,
+    comparison_columns,
+    incremental,
+    keyindex,
+    placement,
+    resolve,
+    run_state,
+    runs,
+)
 from identity.model_store import Model
 from identity.settings import IdentityConfig
 
@@ -161,7 +169,7 @@ def test_compaction_drops_index_entries_of_erased_records(world, model, config,
                       how="anti"), state, model, config)
 
     def found() -> set[int]:
-        meta = state_mod.State(state).meta
+        meta = run_state.State(state).meta
         con = duckdb.connect()
         con.register("g", gone)
         hits = keyindex.Index(state, meta).lookup(
@@ -169,7 +177,7 @@ def test_compaction_drops_index_entries_of_erased_records(world, model, config,
         return set(hits.to_list()) & set(gone["uid"].to_list())
 
     assert found(), "entries of records that left stay until the index is rebuilt"
-    state_mod.compact(state)
+    run_state.compact(state)
     assert not found()
 
 

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import polars as pl
 
-from identity import canonical, comparison_columns, evaluate, model_store, placement, resolve, train
-from identity import graph as graph_mod
+from identity import (
+    canonical,
+    comparison_columns,
+    evaluate,
+    graph_history,
+    model_store,
+    placement,
+    resolve,
+    train,
+)
 from identity.model_store import Model
 from identity.settings import IdentityConfig
 from tests.identity.conftest import customers_of, frame, person
@@ -213,7 +221,7 @@ def test_graph_keeps_history(model, config, state_dir) -> None:
     assert second.events["split"] == 1
     history = second.state.graph
     assert history.height == records.height + 1
-    then = graph_mod.as_of(history, dt.datetime(2026, 1, 15, tzinfo=dt.UTC))
+    then = graph_history.as_of(history, dt.datetime(2026, 1, 15, tzinfo=dt.UTC))
     old = first.assignment.select("source", "source_record_id", "customer_id")
     assert then.select(old.columns).sort("source", "source_record_id").equals(
         old.sort("source", "source_record_id"))

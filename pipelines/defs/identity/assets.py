@@ -15,8 +15,8 @@ import dagster as dg
 import polars as pl
 
 from identity import canonical, evidence, health, resolve, train
+from identity.run_state import State
 from identity.settings import IdentityConfig
-from identity.state import State
 from identity.workspace import Workspace, model_for
 from pipelines.defs.resources import HubStorage
 from warehouse import delta_store, identity_store

@@ -3,8 +3,8 @@
 
 import dagster as dg
 
+from identity.run_state import State
 from identity.settings import IdentityConfig
-from identity.state import State
 from pipelines.defs.identity.assets import GRAPH, QUALITY, workspace
 from pipelines.defs.resources import HubStorage
 

@@ -18,15 +18,23 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from identity import cluster as cluster_mod
-from identity import comparison_columns, evidence, keyindex, placement, predict, stable_ids, train
-from identity import graph as graph_mod
-from identity import state as state_mod
+from identity import (
+    clustering,
+    comparison_columns,
+    evidence,
+    graph_history,
+    keyindex,
+    placement,
+    predict,
+    run_state,
+    stable_ids,
+    train,
+)
 from identity.canonical import CANONICAL_COLUMNS
 from identity.model_store import Model
+from identity.run_state import State
 from identity.runs import KEY, Clock, RunResult, input_digest, probabilities, state_meta
 from identity.settings import IdentityConfig
-from identity.state import State
 
 
 def run(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: IdentityConfig,
@@ -55,7 +63,7 @@ def run(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: Ident
     edges = predict.score_all(clean, model, config.evidence_threshold)
     clock.lap("score")
     steward = evidence.override_pairs(overrides, keys)
-    base = cluster_mod.cluster(clean, edges, config.cluster_threshold, steward,
+    base = clustering.cluster(clean, edges, config.cluster_threshold, steward,
                                config.national_id_conflict_splits, config.birth_date_conflict_splits)
     final, placed = placement.place(clean, base, steward.filter(pl.col("rule") == "cannot_link"))
     clock.lap("cluster")
@@ -69,14 +77,14 @@ def run(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: Ident
                   .join(probabilities(carried.assignment, edges), on="uid", how="left")
                   .select("uid", "base", "placed_into", "cluster", "customer_id", "match_probability"))
     current = keys.join(assignment.select("uid", "customer_id", "match_probability"), on="uid")
-    prev_graph = prev.graph_rows if prev is not None else graph_mod.empty_graph().with_columns(
+    prev_graph = prev.graph_rows if prev is not None else graph_history.empty_graph().with_columns(
         pl.lit(None, pl.Int64).alias("uid"))
-    graph, graph_changed = graph_mod.update(prev_graph.drop("uid"), current, ts)
+    graph, graph_changed = graph_history.update(prev_graph.drop("uid"), current, ts)
     # The state keeps each row's uid (integer joins in incremental runs).
     uid_of = pl.concat([keys.select("uid", *KEY), prev_graph.select("uid", *KEY)]).unique(KEY)
-    graph = graph.join(uid_of, on=KEY, how="left").select("uid", *graph_mod.GRAPH_SCHEMA)
+    graph = graph.join(uid_of, on=KEY, how="left").select("uid", *graph_history.GRAPH_SCHEMA)
     all_keys = keys if prev is None else pl.concat([keys.select("uid", *KEY), prev.keys.select("uid", *KEY)]).unique("uid")
-    changes = graph_mod.changes(carried.events, all_keys, run_id, ts)
+    changes = graph_history.changes(carried.events, all_keys, run_id, ts)
     history = pl.concat([prev.changes, changes]) if prev is not None else changes
     clock.lap("stable_ids")
 
@@ -94,7 +102,7 @@ def run(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: Ident
     meta = {**state_meta(model, config, next_uid, run_id, ts, digest, "full", unchanged, events),
             "customers": n_customers, "index": index.meta()}
     try:
-        state_mod.write_all(state_dir, {
+        run_state.write_all(state_dir, {
             "keys": canon.select("uid", *KEY, "row_hash", "key_hash"),
             "canonical": canon.select("uid", *[c for c in CANONICAL_COLUMNS if c not in KEY]),
             "features": feats, "edges": edges, "assignment": assignment,

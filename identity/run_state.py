@@ -39,8 +39,7 @@ import duckdb
 import polars as pl
 import polars.selectors as cs
 
-from identity import graph as graph_mod
-from identity import stable_ids
+from identity import graph_history, stable_ids
 
 TABLES = ("keys", "canonical", "features", "edges", "assignment", "customers", "shared",
           "graph", "changes", "overrides")
@@ -190,12 +189,12 @@ class State:
     @cached_property
     def graph(self) -> pl.DataFrame:
         """identity_graph with history (contract columns, without the internal uid)."""
-        return self._read("graph").select(*graph_mod.GRAPH_SCHEMA).cast(graph_mod.GRAPH_SCHEMA)
+        return self._read("graph").select(*graph_history.GRAPH_SCHEMA).cast(graph_history.GRAPH_SCHEMA)
 
     @cached_property
     def graph_rows(self) -> pl.DataFrame:
         """The stored graph: uid plus the contract columns."""
-        return self._read("graph").cast({"uid": pl.Int64, **graph_mod.GRAPH_SCHEMA})
+        return self._read("graph").cast({"uid": pl.Int64, **graph_history.GRAPH_SCHEMA})
 
     @cached_property
     def changes(self) -> pl.DataFrame:
