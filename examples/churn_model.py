@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
+from pipelines.environment import hub_paths
 from warehouse.features import get_training_frame
 from warehouse.layout import HubPaths
 
@@ -108,7 +109,7 @@ def main() -> None:
     parser.add_argument("--test-from", type=date.fromisoformat, default=date(2025, 10, 1))
     parser.add_argument("--truth", action="store_true", help="also score against the simulator's planted churn")
     args = parser.parse_args()
-    paths = HubPaths(args.data_dir.resolve()) if args.data_dir else HubPaths.from_env()
+    paths = HubPaths(args.data_dir.resolve()) if args.data_dir else hub_paths()
 
     frame = training_frame(paths)
     test, scores, rule = fit_and_score(frame, args.train_until, args.test_from)

@@ -15,7 +15,7 @@ import typer
 
 from hub.features_cli import features_app
 from hub.identity_cli import identity_app
-from pipelines.environment import apply_env_defaults
+from pipelines.environment import apply_env_defaults, hub_paths
 from warehouse.layout import PROJECT_ROOT
 
 app = typer.Typer(
@@ -52,9 +52,8 @@ def simulate(
     import json
 
     from demo import world
-    from warehouse.layout import HubPaths
 
-    root = HubPaths.from_env().world
+    root = hub_paths().world
     options = {"people": "--people", "seed": "--seed", "days": "--advance-days"}
     for name, problem in world.argument_errors(None if advance_days else people, seed, advance_days).items():
         _usage_error(f"{options[name]} {problem}")
@@ -136,9 +135,8 @@ def crm_server(
 ) -> None:
     """Serve the simulated CRM REST API in the foreground."""
     from demo.crm_server import CrmServer
-    from warehouse.layout import HubPaths
 
-    world = HubPaths.from_env().world
+    world = hub_paths().world
     with CrmServer(world / "crm" / "crm.sqlite", os.environ["HUB_CRM_API_KEY"], port=port) as server:
         typer.echo(f"Simulated CRM at {server.url} (Ctrl-C stops it)")
         try:
@@ -155,9 +153,8 @@ def _crm_server_if_needed() -> Iterator[None]:
     Only when HUB_CRM_URL was not set: then whatever answers on the default port may be
     another world's server, so the hub starts its own and points HUB_CRM_URL at it.
     """
-    from warehouse.layout import HubPaths
 
-    db = HubPaths.from_env().world / "crm" / "crm.sqlite"
+    db = hub_paths().world / "crm" / "crm.sqlite"
     if _CRM_URL_EXPLICIT or not db.exists():
         yield
         return

@@ -50,10 +50,10 @@ def _config(path: Path | None) -> IdentityConfig:
 def _workspace(state: Path | None) -> Workspace:
     """The workspace of a `resolve --out` folder, a workspace folder, or the pipeline's."""
     from identity.workspace import Workspace
-    from warehouse.layout import HubPaths
+    from pipelines.environment import hub_paths
 
     if state is None:
-        return Workspace(HubPaths.from_env().identity_workspace)
+        return Workspace(hub_paths().identity_workspace)
     if (state / WORKSPACE_IN_OUT).is_dir():
         return Workspace(state / WORKSPACE_IN_OUT)
     return Workspace(state)
@@ -203,11 +203,11 @@ def train(
     from identity import canonical
     from identity import train as train_mod
     from identity.workspace import column_lines
-    from warehouse.layout import HubPaths
+    from pipelines.environment import hub_paths
 
     _quiet()
     cfg = _config(config)
-    source = input or HubPaths.from_env().warehouse_db
+    source = input or hub_paths().warehouse_db
     try:
         records, report = canonical.load(source)
     except canonical.CanonicalInputError as exc:

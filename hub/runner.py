@@ -14,6 +14,7 @@ import dagster as dg
 from dagster._utils.error import SerializableErrorInfo
 
 from hub.run_lock import run_lock
+from pipelines.environment import hub_paths
 from warehouse.layout import HubPaths
 
 LAUNCHED_BY = "hub run"
@@ -78,7 +79,7 @@ def _execute(
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance, asset_selection=list(keys), raise_on_error=False,
-        tags={"launched_by": LAUNCHED_BY, DATA_ROOT_TAG: str(HubPaths.from_env().root), **tags},
+        tags={"launched_by": LAUNCHED_BY, DATA_ROOT_TAG: str(hub_paths().root), **tags},
         # Naming the logger in run config swaps Dagster's verbose console for one line per step.
         run_config={"loggers": {"console": {}}},
     )
@@ -95,7 +96,7 @@ def run_pipeline(selection: str = "*") -> bool:
     per day), then the unpartitioned assets that read the snapshots (the analysts' published copy).
 
     Raises :class:`hub.run_lock.RunInProgress` at once if another run holds this data root."""
-    paths = HubPaths.from_env()
+    paths = hub_paths()
     with run_lock(paths.run_lock, paths.root):
         from pipelines.definitions import defs
         from pipelines.defs.transform.partitions import history_range_tags

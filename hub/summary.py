@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.environment import hub_paths
 from warehouse import delta_store
 from warehouse.dbt_plugin import register_udfs
 from warehouse.layout import HubPaths
@@ -50,7 +51,7 @@ def warehouse_counts(paths: HubPaths) -> dict[str, int]:
 
 
 def print_summary(paths: HubPaths | None = None) -> None:
-    paths = paths or HubPaths.from_env()
+    paths = paths or hub_paths()
     print("\nDelta tables (rows):")
     for name, count in table_counts(paths).items():
         print(f"  {name:<44} {count:>10,}")

@@ -2,7 +2,7 @@
 
 The code location fills in what is unset when it loads (so `dagster dev` and `dg` work on a bare
 shell), and the CLI does the same before it runs anything; the resources then read the settings
-through ``dg.EnvVar`` and the data root through :meth:`warehouse.layout.HubPaths.from_env`.
+through ``dg.EnvVar`` and the data root through :func:`hub_paths`, its one reader.
 """
 
 from __future__ import annotations
@@ -10,7 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from warehouse.layout import PROJECT_ROOT, HubPaths
+from warehouse.layout import DATA_DIR_VAR, PROJECT_ROOT, HubPaths
+
+
+def hub_paths() -> HubPaths:
+    """The data root the environment names (``HUB_DATA_DIR``), laid out."""
+    return HubPaths.at(os.environ.get(DATA_DIR_VAR))
 
 
 def env_defaults(paths: HubPaths) -> dict[str, str]:
@@ -35,7 +40,7 @@ def env_defaults(paths: HubPaths) -> dict[str, str]:
 
 def apply_env_defaults() -> HubPaths:
     """Fill unset settings with their defaults (explicit environment always wins)."""
-    paths = HubPaths.from_env()
+    paths = hub_paths()
     for key, value in env_defaults(paths).items():
         os.environ.setdefault(key, value)
     home = Path(os.environ["DAGSTER_HOME"])

@@ -20,8 +20,9 @@ the frame is returned whole with a :class:`ConsentNotEnforcedWarning` (docs/devi
 Where the tables are: ``paths`` (a :class:`warehouse.layout.HubPaths`) names the data root.
 It is a keyword with a default so that the contract call ``get_training_frame(entities,
 features)`` keeps working in a notebook or a model's training script: left out, the root comes
-from :meth:`HubPaths.from_env`, the one reader of ``HUB_DATA_DIR``; code that already holds
-its paths (an asset, a benchmark, a test) hands them in and reads no environment.
+from ``HUB_DATA_DIR``, as it does for the CLI (the one place a library reads the environment,
+docs/deviations.md); code that already holds its paths (an asset, a benchmark, a test) hands
+them in and nothing is read.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from warehouse.layout import HubPaths
+from warehouse.layout import DATA_DIR_VAR, HubPaths
 
 FEATURE_TABLE = "customer_features_daily"
 CONSENT_TABLE = "consent_events"
@@ -73,8 +74,8 @@ def get_training_frame(
     ``feature_table``: defaults to the gold Delta table; a Delta folder, Parquet path, Arrow
     table or dataset, pandas or Polars frame also work. ``consent``: defaults to the gold
     consent table if present; any of the same forms, with ``customer_id, purpose, granted,
-    effective_at``. ``paths``: the data root whose gold tables are the defaults (default:
-    :meth:`HubPaths.from_env`).
+    effective_at``. ``paths``: the data root whose gold tables are the defaults (default: the
+    one ``HUB_DATA_DIR`` names).
     """
     table = _to_arrow(entities)
     _require(table, ("customer_id", "event_ts"), "entities")
@@ -326,7 +327,7 @@ def _resolve_table(source: Any, default: Path) -> pa.Table | ds.Dataset | None:
 
 def _gold_table(paths: HubPaths | None, table: str) -> Path:
     """A gold table of ``paths``, or of the data root the environment names."""
-    return (paths or HubPaths.from_env()).gold_table(table)
+    return (paths or HubPaths.at(os.environ.get(DATA_DIR_VAR))).gold_table(table)
 
 
 def _feature_source(feature_table: Any, paths: HubPaths | None = None) -> pa.Table | ds.Dataset:

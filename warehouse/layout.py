@@ -1,17 +1,18 @@
 """Where the hub keeps things: every path below the data root, in one place.
 
-The data root is ``HUB_DATA_DIR`` (default ``./.hub``). :meth:`HubPaths.from_env` is the one
-place that reads it; the CLI and the Dagster resources call it and hand the paths down, so
-no library reads the environment or builds a path of its own.
+The data root is named by ``HUB_DATA_DIR`` (default ``./.hub``). This module only names the
+variable: the code location's environment (``pipelines.environment.hub_paths``) reads it and
+hands the paths down, so no library reads the environment or builds a path of its own.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR_VAR = "HUB_DATA_DIR"
+DEFAULT_ROOT = PROJECT_ROOT / ".hub"
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,9 @@ class HubPaths:
     root: Path
 
     @classmethod
-    def from_env(cls) -> HubPaths:
-        return cls(Path(os.environ.get("HUB_DATA_DIR", PROJECT_ROOT / ".hub")).resolve())
+    def at(cls, root: str | Path | None) -> HubPaths:
+        """The layout under ``root``, or under the default data root when none is named."""
+        return cls(Path(root or DEFAULT_ROOT).resolve())
 
     @property
     def bronze(self) -> Path:

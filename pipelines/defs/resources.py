@@ -1,5 +1,5 @@
 """Resources shared by every asset, configured through environment variables (defaults in
-pipelines.environment; the data root through HubPaths.from_env, its one reader)."""
+pipelines.environment; the data root through pipelines.environment.hub_paths, its one reader)."""
 
 
 from pathlib import Path
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from pipelines.connectors import erp_sql
 from pipelines.connectors.crm_api import DEFAULT_PAGE_DEADLINE_S, CrmClient
+from pipelines.environment import hub_paths
 from pipelines.lib.dbt_project import dbt_cli
 from pipelines.lib.progress_logger import progress_logger
 from warehouse.layout import HubPaths
@@ -58,7 +59,7 @@ def resources() -> dg.Definitions:
     executor = dg.multiprocess_executor if dg.EnvVar("HUB_EXECUTOR").get_value() == "multiprocess" else dg.in_process_executor
     return dg.Definitions(
         resources={
-            "storage": HubStorage(data_dir=str(HubPaths.from_env().root)),
+            "storage": HubStorage(data_dir=str(hub_paths().root)),
             "crm": CrmApi(base_url=dg.EnvVar("HUB_CRM_URL"), api_key=dg.EnvVar("HUB_CRM_API_KEY")),
             "erp": ErpDatabase(url=dg.EnvVar("HUB_ERP_URL")),
             "landing": LandingZone(root=dg.EnvVar("HUB_LANDING_DIR")),
