@@ -7,13 +7,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
 
-from hub.identity_cli import identity_app
+from tests.hub.identity_cli_runner import invoke
 from warehouse.layout import HubPaths
-
-runner = CliRunner()
 
 BAD = """\
 Source,ID,First Name,surname,dob,email,phone,country,loyalty_tier
@@ -25,14 +21,6 @@ social,x:1,,,,,,,
 ,9,Orphan,Row,,,,,
 crm,1,Dup,Row,,,,,
 """
-
-
-def invoke(*args: str | Path) -> Result:
-    result = runner.invoke(identity_app, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
 
 
 @pytest.fixture(autouse=True)

@@ -12,19 +12,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
 
-from hub.identity_cli import identity_app
 from identity import columns, evaluate
 from identity import settings as settings_mod
 from identity.settings import IdentityConfig
 from identity.workspace import DEFAULT_MODEL
+from tests.hub.identity_cli_runner import invoke
 from tests.identity.conftest import with_person_values
 from warehouse.layout import HubPaths
 
 KEY = ["source", "source_record_id"]
-runner = CliRunner()
 # How empty the demo world's int_person_records columns are (20k people, 42,499 records):
 # national ID and company each come from one source.
 DEMO_EMPTY = {"name": 0.0, "birth_date": 0.6436, "email": 0.2338, "phone": 0.2907,
@@ -35,14 +32,6 @@ DEMO_EMPTY = {"name": 0.0, "birth_date": 0.6436, "email": 0.2338, "phone": 0.290
 @pytest.fixture(autouse=True)
 def _data_root(hub_paths: HubPaths) -> None:  # every CLI call gets its own HUB_DATA_DIR
     return None
-
-
-def invoke(*args: str | Path) -> Result:
-    result = runner.invoke(identity_app, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
 
 
 def _full_usage(empty: dict[str, float] | None = None) -> columns.ColumnUsage:
