@@ -85,7 +85,7 @@ def test_links_and_anything_outside_the_folder_are_refused(hub_paths: HubPaths, 
     assert _quarantine(hub_paths, "social") == {}
 
     # A file swapped for a link after the folder was listed is refused when it is opened.
-    with pytest.raises(LandingFileRefused, match="leak.jsonl"):
+    with pytest.raises(LandingFileRefused, match=r"leak\.jsonl"):
         list(read_jsonl(folder / "leak.jsonl"))
 
 
@@ -118,6 +118,8 @@ def test_unexpected_files_are_reported_and_extensions_match_in_any_case(hub_path
     [materialization] = result.asset_materializations_for_node("social_posts_bronze")
     metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
     assert (metadata["rows_in"], metadata["accepted"]) == (2, 2)
+    posts = delta_store.read(hub_paths.bronze_table("social", "posts")).column("post_id").to_pylist()
+    assert sorted(posts) == ["p1", "p2"]
     assert (metadata["unexpected_files"], metadata["refused_files"]) == (4, 1)
     warnings = metadata["landing_warnings"]
     for name in ("social_2026W30.json", "readme.txt", ".social_2026W32.jsonl", "old", "link.jsonl"):
