@@ -36,6 +36,7 @@ class RawRecord:
     # The record's bytes as a file delivered them: a rejected record keeps them, and is told apart by them.
     raw: bytes | None = None
     encoding: str = "utf-8"  # how ``raw`` reads as text
+    parse_error: str | None = None  # why a file's parser could not make a record of ``raw``
 
     def delivered(self) -> tuple[str, bytes]:
         """The record as delivered, as text (bytes it cannot read backslash-escaped) and as bytes."""
@@ -153,6 +154,8 @@ def _decode(record: RawRecord) -> dict[str, Any]:
     payload = record.payload
     if record.decode_error:
         raise _RowError("encoding", None, f"is not valid UTF-8 ({record.decode_error})")
+    if record.parse_error:
+        raise _RowError("malformed_csv", None, record.parse_error)
     if isinstance(payload, str):
         try:
             decoded = json.loads(payload)

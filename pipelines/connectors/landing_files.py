@@ -220,16 +220,31 @@ def read_csv(path: Path) -> Iterator[RawRecord]:
     """
     with open_landed(path) as fh:
         lines, codec = _lines(fh.read())
-    reader = csv.DictReader(line.text for line in lines)
+    consumed = 0  # lines the parser has read so far; its own line_num stalls on a parse error
+
+    def feed() -> Iterator[str]:
+        nonlocal consumed
+        for line in lines:
+            consumed += 1
+            yield line.text
+
+    reader = csv.DictReader(feed())
     if reader.fieldnames is None:
         return
-    done = reader.line_num
-    for row in reader:
-        span = lines[done:reader.line_num]
+    done = consumed
+    while True:
+        problem = None
+        try:
+            row: dict = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row, problem = {}, f"cannot be parsed as CSV ({exc})"
+        span = lines[done:consumed]
         # The parser skips blank lines before a row; the row starts at its first non-blank line.
         skip = next((i for i, line in enumerate(span) if line.text.strip("\r\n")), 0)
         start, span = done + skip, span[skip:]
-        done = reader.line_num
+        done = consumed
         error = next((line.error for line in span if line.error), None)
         raw = _chomp(b"".join(line.raw for line in span), codec)
-        yield RawRecord(start + 1, row, error, raw=raw, encoding=codec)
+        yield RawRecord(start + 1, row, error, raw=raw, encoding=codec, parse_error=problem)

@@ -59,6 +59,15 @@ def test_every_rejected_csv_row_keeps_its_bytes_line_and_own_hash(hub_paths: Hub
     assert (again.rows_in, again.quarantined, again.already_loaded) == (2, 1, 1)
     assert again.reconciles
 
+    # A row the CSV parser gives up on (a cell over its size limit) is quarantined too, and the rows after it land.
+    (registry / "devices_3.csv").write_bytes(b"serial,model,firmware\nD8,M,1.0\nD9,\"" + b"x" * 200_000 + b"\",1.0\nD10,M,1.0\n")
+    third = pull_files(hub_paths, IOT_DEVICES, registry, "*.csv", read_csv)
+    assert (third.rows_in, third.accepted, third.quarantined) == (3, 2, 1)
+    quarantine = delta_store.read(hub_paths.quarantine_table("iot")).to_pylist()
+    [big] = [q for q in quarantine if q["_source_uri"].endswith("devices_3.csv")]
+    assert big["_row_number"] == 3 and big["_rule"] == "malformed_csv" and big["_raw"].startswith('D9,"xxx')
+    assert "field limit" in big["_error"]
+
 
 def test_links_and_anything_outside_the_folder_are_refused(hub_paths: HubPaths, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
