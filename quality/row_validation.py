@@ -30,8 +30,22 @@ class RawRecord:
 
     row_number: int
     payload: str | Mapping[str, Any]
-    # Set when the bytes were not valid UTF-8; the payload then holds them backslash-escaped.
+    # Why the bytes are not UTF-8; the payload then holds them backslash-escaped, or read in the
+    # file's own encoding when that is evident.
     decode_error: str | None = None
+    # The record's bytes as a file delivered them: a rejected record keeps them, and is told apart by them.
+    raw: bytes | None = None
+    encoding: str = "utf-8"  # how ``raw`` reads as text
+    parse_error: str | None = None  # why a file's parser could not make a record of ``raw``
+
+    def delivered(self) -> tuple[str, bytes]:
+        """The record as delivered, as text (bytes it cannot read backslash-escaped) and as bytes."""
+        if self.raw is not None:
+            return self.raw.decode(self.encoding, errors="backslashreplace"), self.raw
+        if isinstance(self.payload, str):
+            return self.payload, self.payload.encode("utf-8")
+        text = json.dumps(dict(self.payload), ensure_ascii=False, default=str)
+        return text, text.encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class Rejection:
     rule: str
     field: str | None
     error: str
+    raw_bytes: bytes  # exactly as delivered: two rejections are the same row only if these are equal
 
 
 @dataclass
@@ -135,10 +150,12 @@ def _coerce(name: str, spec: Field, value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _decode(record: RawRecord) -> tuple[dict[str, Any], str]:
+def _decode(record: RawRecord) -> dict[str, Any]:
     payload = record.payload
     if record.decode_error:
         raise _RowError("encoding", None, f"is not valid UTF-8 ({record.decode_error})")
+    if record.parse_error:
+        raise _RowError("malformed_csv", None, record.parse_error)
     if isinstance(payload, str):
         try:
             decoded = json.loads(payload)
@@ -146,11 +163,11 @@ def _decode(record: RawRecord) -> tuple[dict[str, Any], str]:
             raise _RowError("malformed_json", None, f"is not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(decoded, dict):
             raise _RowError("malformed_json", None, f"is JSON {type(decoded).__name__}, expected an object")
-        return decoded, payload
+        return decoded
     record = dict(payload)
     if None in record:  # csv.DictReader puts surplus cells under the key None
         raise _RowError("malformed_csv", None, f"has {len(record[None])} more cells than the header")
-    return record, json.dumps(record, ensure_ascii=False, default=str)
+    return record
 
 
 def validate(
@@ -161,9 +178,8 @@ def validate(
     seen_fields: set[str] = set()
     fields = contract.fields
     for record in records:
-        raw = record.payload if isinstance(record.payload, str) else ""
         try:
-            decoded, raw = _decode(record)
+            decoded = _decode(record)
             seen_fields.update(decoded)
             row: dict[str, Any] = {}
             for name, spec in fields.items():
@@ -174,10 +190,12 @@ def validate(
             row["_extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True, default=str) if extra else None
         except _RowError as err:
             where = f"field '{err.field_name}' " if err.field_name else "record "
+            raw, raw_bytes = record.delivered()
             result.rejected.append(
                 Rejection(
                     row_number=record.row_number,
                     raw=raw,
+                    raw_bytes=raw_bytes,
                     rule=err.rule,
                     field=err.field_name,
                     error=f"{contract.name} {source_uri} row {record.row_number}: {where}{err.problem} [rule: {err.rule}]",

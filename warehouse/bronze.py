@@ -61,8 +61,9 @@ def bronze_schema(contract: EntityContract) -> pa.Schema:
     return pa.schema(fields + list(LINEAGE_SCHEMA))
 
 
-def record_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+def record_hash(text: str | bytes) -> str:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 @dataclass
@@ -129,7 +130,7 @@ class BronzeLanding:
             hashes.append(digest)
         quarantined = 0
         for rej in result.rejected:
-            digest = record_hash(rej.raw)
+            digest = record_hash(rej.raw_bytes)
             if digest in self._known:
                 already += 1
                 continue

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import dagster as dg
 
+from pipelines.connectors.landing_files import FolderSurvey, survey
 from pipelines.connectors.pull import pull_files
 from pipelines.defs.ingest.sources import SOURCES, Files, Source, file_drops
 from pipelines.defs.resources import HubStorage, LandingZone
@@ -38,11 +39,22 @@ def _checks(contract: EntityContract) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def _results(storage: HubStorage, contract: EntityContract, report: LandingReport) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+def _folder_metadata(found: FolderSurvey) -> dict[str, object]:
+    """What a landing folder held besides the files it lands, by file name only, never by content."""
+    metadata: dict[str, object] = {"unexpected_files": len(found.unexpected), "refused_files": len(found.refused)}
+    if found.warnings():
+        metadata["landing_warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in found.warnings()))
+    return metadata
+
+
+def _results(
+    storage: HubStorage, contract: EntityContract, report: LandingReport, extra: Mapping[str, object] | None = None,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     key = bronze_key(contract)
     paths = storage.paths()
     metadata = {
         **report.metadata(),
+        **(extra or {}),
         "dagster/row_count": delta_store.row_count(paths.bronze_table(contract.source, contract.entity)),
         "table_path": dg.MetadataValue.path(str(paths.bronze_table(contract.source, contract.entity))),
         "quarantine_path": dg.MetadataValue.path(str(paths.quarantine_table(contract.source))),
@@ -111,9 +123,12 @@ def _file_asset(source: Source, contract: EntityContract, files: Files) -> dg.As
         check_specs=_checks(contract),
     )
     def _asset(context: dg.AssetExecutionContext, storage: HubStorage, landing: LandingZone) -> Iterator:
+        found = survey(landing.folder(*folder), pattern)
+        for warning in found.warnings():
+            context.log.warning(f"{contract.name} landing folder {'/'.join(folder)}: {warning}")
         report = pull_files(storage.paths(), contract, landing.folder(*folder), pattern, reader)
         context.log.info(f"{contract.name}: {report.metadata()}")
-        yield from _results(storage, contract, report)
+        yield from _results(storage, contract, report, _folder_metadata(found))
 
     return _asset
 
