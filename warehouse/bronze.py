@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,12 +175,33 @@ class BronzeLanding:
         return r
 
     def commit(self) -> LandingReport:
-        """Write accepted rows, quarantined rows and the batch log (data first, log last)."""
+        """Write accepted rows, quarantined rows and the batch log (data first, log last).
+
+        Rows go in by a merge on their hash, so a concurrent landing of the same rows cannot
+        store them twice; a row the other writer stored first is counted as already loaded.
+        """
         if self._accepted:
-            delta_store.append(self.table_path, pa.concat_tables(self._accepted))
+            planned = pa.concat_tables(self._accepted)
+            stored = delta_store.insert_missing(self.table_path, planned, ["_record_hash"])
+            self._recount("accepted", planned, stored)
         if self._rejected:
-            delta_store.append(self.quarantine_path, pa.Table.from_pylist(self._rejected, schema=QUARANTINE_SCHEMA))
+            planned = pa.Table.from_pylist(self._rejected, schema=QUARANTINE_SCHEMA)
+            stored = delta_store.insert_missing(self.quarantine_path, planned, ["_entity", "_record_hash"])
+            self._recount("quarantined", planned, stored)
         if self._batches:
             delta_store.append(self.paths.batches, pa.Table.from_pylist(self._batches, schema=BATCH_SCHEMA))
         self._accepted, self._rejected, self._batches = [], [], []
         return self.report
+
+    def _recount(self, column: str, planned: pa.Table, stored: pa.Table) -> None:
+        """Move rows that another writer stored first from ``column`` to ``already_loaded``."""
+        if stored.num_rows == planned.num_rows:
+            return
+        counts = Counter(stored["_batch_id"].to_pylist())
+        for batch in self._batches:
+            lost = batch[column] - counts.get(batch["batch_id"], 0)
+            batch[column] -= lost
+            batch["already_loaded"] += lost
+        lost = planned.num_rows - stored.num_rows
+        setattr(self.report, column, getattr(self.report, column) - lost)
+        self.report.already_loaded += lost

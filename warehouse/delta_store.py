@@ -6,13 +6,20 @@ which files are live).
 
 from __future__ import annotations
 
+import random
+import time
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+
+# A writer that loses a commit race re-reads the table and tries again; each retry waits a
+# little longer, with jitter so that two losers do not collide again in step.
+INSERT_ATTEMPTS = 12
+_RETRY_BASE_S = 0.05
 
 
 def exists(path: Path) -> bool:
@@ -45,6 +52,81 @@ def append(path: Path, table: pa.Table) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     write_deltalake(str(path), table, mode="append", schema_mode="merge")
+
+
+class ConcurrentWriteError(RuntimeError):
+    """Other writers kept committing to a table until every attempt to insert was outrun."""
+
+
+def insert_missing(path: Path, table: pa.Table, keys: list[str]) -> pa.Table:
+    """Insert the rows of ``table`` whose ``keys`` the Delta table does not hold yet.
+
+    Safe against concurrent writers: the insert is a Delta MERGE on ``keys``, and a MERGE
+    that finds another commit landed since it read the table fails instead of committing
+    (Delta's conflict check), so it is re-run on the new version. Returns the rows this call
+    inserted, so that a caller can count exactly what it loaded; the rest were present.
+    ``table`` must not repeat a key.
+    """
+    if table.num_rows == 0:
+        return table
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(INSERT_ATTEMPTS):
+        target = _open_or_create(path, table.schema)
+        new = _without_present(target, table, keys)
+        if new.num_rows == 0:
+            return new
+        predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        try:
+            metrics = (
+                target.merge(_aligned(new, target), predicate, source_alias="s", target_alias="t",
+                             merge_schema=True)
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        except CommitFailedError:
+            time.sleep(_RETRY_BASE_S * (2 ** min(attempt, 5)) * (0.5 + random.random()))
+            continue
+        inserted = metrics["num_target_rows_inserted"]
+        if inserted != new.num_rows:  # the conflict check makes this unreachable; say so if not
+            raise ConcurrentWriteError(
+                f"{path}: merge inserted {inserted} rows, expected {new.num_rows}"
+            )
+        return new
+    raise ConcurrentWriteError(f"{path}: still outrun by other writers after {INSERT_ATTEMPTS} attempts")
+
+
+def _open_or_create(path: Path, schema: pa.Schema) -> DeltaTable:
+    try:
+        return DeltaTable(str(path))
+    except TableNotFoundError:
+        pass
+    try:
+        return DeltaTable.create(str(path), schema, mode="ignore")
+    except DeltaError:  # another writer created it first
+        return DeltaTable(str(path))
+
+
+def _without_present(target: DeltaTable, table: pa.Table, keys: list[str]) -> pa.Table:
+    """The rows of ``table`` whose keys are absent from ``target`` at its loaded version."""
+    stored = target.to_pyarrow_table(columns=keys)
+    if stored.num_rows == 0:
+        return table
+    present = pc.is_in(_key(table, keys), value_set=_key(stored, keys))
+    return table.filter(pc.invert(present))
+
+
+def _key(table: pa.Table, keys: list[str]) -> pa.ChunkedArray:
+    if len(keys) == 1:
+        return table[keys[0]]
+    return pc.binary_join_element_wise(*(table[k].cast(pa.string()) for k in keys), "\x1f")
+
+
+def _aligned(source: pa.Table, target: DeltaTable) -> pa.Table:
+    """``source`` with a null column for each target column it lacks, as an append would fill."""
+    for field in pa.schema(target.schema()):
+        if field.name not in source.column_names:
+            source = source.append_column(field.name, pa.nulls(source.num_rows, field.type))
+    return source
 
 
 def overwrite(path: Path, table: pa.Table, partition_by: list[str] | None = None) -> None:
