@@ -22,12 +22,15 @@ import pyarrow.compute as pc
 
 from quality.contracts import EntityContract
 from quality.row_validation import DriftReport, RawRecord, validate
+from quality.timestamps import parse_timestamp
 from warehouse import delta_store
 from warehouse.layout import HubPaths
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(), "int": pa.int64(), "float": pa.float64(),
     "bool": pa.bool_(), "json": pa.string(),
+    # Bronze keeps a timestamp as the text the source sent; staging casts it.
+    "timestamp": pa.string(),
 }
 LINEAGE_SCHEMA = pa.schema([
     ("_extra", pa.string()),
@@ -107,6 +110,8 @@ class BronzeLanding:
         self._accepted: list[pa.Table] = []
         self._rejected: list[dict[str, Any]] = []
         self._batches: list[dict[str, Any]] = []
+        # The newest cursor value among accepted rows: a rejected row never moves a cursor.
+        self.cursor_high: dt.datetime | None = None
 
     def _quarantined_hashes(self) -> set[str]:
         table = delta_store.read(self.quarantine_path, ["_entity", "_record_hash"])
@@ -115,8 +120,15 @@ class BronzeLanding:
         mine = table.filter(pc.equal(table["_entity"], self.contract.entity))
         return set(mine["_record_hash"].to_pylist())
 
+    def _note_cursor(self, rows: list[dict[str, Any]]) -> None:
+        name = self.contract.cursor_field
+        stamps = [parse_timestamp(r[name]) for r in rows if r[name] is not None] if name else []
+        if stamps:
+            self.cursor_high = max(self.cursor_high or stamps[0], *stamps)
+
     def add_batch(self, records: Iterable[RawRecord], source_uri: str, batch_id: str) -> LandingReport:
-        result = validate(records, self.contract, source_uri)
+        result = validate(records, self.contract, source_uri, as_of=self.ingested_at)
+        self._note_cursor(result.accepted)
         rows, row_numbers, hashes = [], [], []
         already = 0
         for row, number in zip(result.accepted, result.accepted_rows, strict=True):
