@@ -9,6 +9,8 @@ identical copies of the table, in the same run:
 - ``checked``: ``delta_store.insert_missing``, what ``BronzeLanding.commit`` runs now: re-read
   the stored hashes, then append the new rows as exactly the next table version, retrying
   when another writer took it;
+- ``checked_after_other_commit``: the same, when another writer committed between the
+  landing's start and its commit, so the stored hashes are read again (the costly case);
 - ``merge``: a Delta MERGE on ``_record_hash`` (``when_not_matched_insert_all``), the other
   concurrency-safe way, measured for comparison.
 
@@ -97,10 +99,10 @@ def main() -> None:
         write_deltalake(str(template), _base_table(args.base))
         print(f"base table of {args.base} rows written in {time.perf_counter() - started:.1f}s")
         batch = [RawRecord(i, _contact(args.base + i)) for i in range(1, args.batch + 1)]
-        variants = ["append", "checked", "merge"]
+        variants = ["append", "checked", "checked_after_other_commit", "merge"]
         runs: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
         for repeat in range(args.repeats):
-            for variant in variants[repeat % 3:] + variants[:repeat % 3]:  # rotate: load drifts
+            for variant in variants[repeat % 4:] + variants[:repeat % 4]:  # rotate: load drifts
                 root = work / f"{variant}-{repeat}"
                 shutil.copytree(template.parent.parent.parent, root)
                 landing, times = _landing(root, batch)
@@ -108,7 +110,13 @@ def main() -> None:
                 rows = pa.concat_tables(landing._accepted)
                 if variant == "append":
                     delta_store.append(landing.table_path, rows)
-                elif variant == "checked":
+                elif variant.startswith("checked"):
+                    if variant == "checked_after_other_commit":
+                        other = _base_table(1).set_column(
+                            bronze_schema(CRM_CONTACTS).get_field_index("_record_hash"), "_record_hash",
+                            pa.array(["another-writer"]))
+                        write_deltalake(str(landing.table_path), other, mode="append")
+                        started = time.perf_counter()
                     landing.commit()
                 else:
                     (DeltaTable(str(landing.table_path))
@@ -116,7 +124,7 @@ def main() -> None:
                      .when_not_matched_insert_all().execute())
                 times["commit_s"] = time.perf_counter() - started
                 rows = delta_store.row_count(landing.table_path)
-                assert rows == args.base + args.batch, (variant, rows)
+                assert rows == args.base + args.batch + (variant == "checked_after_other_commit"), (variant, rows)
                 runs[variant].append(times)
                 print(f"{variant:6s} repeat {repeat}: " + ", ".join(f"{k} {v:.2f}" for k, v in times.items()))
                 shutil.rmtree(root)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from quality.contracts import EntityContract
 from quality.row_validation import DriftReport, RawRecord, validate
@@ -105,20 +104,18 @@ class BronzeLanding:
         self.quarantine_path = paths.quarantine_table(contract.source)
         self.ingested_at = now or dt.datetime.now(dt.UTC)
         self.report = LandingReport(contract.source, contract.entity)
-        self._known = delta_store.distinct_values(self.table_path, "_record_hash") | self._quarantined_hashes()
+        # Known hashes, and the table versions they were read at: the commit re-reads only
+        # when another writer has committed since.
+        self._stored_at, stored = delta_store.distinct_values_at(self.table_path, "_record_hash")
+        self._quarantined_at, quarantined = delta_store.distinct_values_at(
+            self.quarantine_path, "_record_hash", where=("_entity", contract.entity))
+        self._known = stored | quarantined
         self._schema = bronze_schema(contract)
         self._accepted: list[pa.Table] = []
         self._rejected: list[dict[str, Any]] = []
         self._batches: list[dict[str, Any]] = []
         # The newest cursor value among accepted rows: a rejected row never moves a cursor.
         self.cursor_high: dt.datetime | None = None
-
-    def _quarantined_hashes(self) -> set[str]:
-        table = delta_store.read(self.quarantine_path, ["_entity", "_record_hash"])
-        if table is None:
-            return set()
-        mine = table.filter(pc.equal(table["_entity"], self.contract.entity))
-        return set(mine["_record_hash"].to_pylist())
 
     def _note_cursor(self, rows: list[dict[str, Any]]) -> None:
         name = self.contract.cursor_field
@@ -189,16 +186,18 @@ class BronzeLanding:
     def commit(self) -> LandingReport:
         """Write accepted rows, quarantined rows and the batch log (data first, log last).
 
-        Rows go in by a merge on their hash, so a concurrent landing of the same rows cannot
-        store them twice; a row the other writer stored first is counted as already loaded.
+        Rows go in through ``delta_store.insert_missing`` on their hash, so a concurrent
+        landing of the same rows cannot store them twice; a row that another writer stored
+        first is counted as already loaded.
         """
         if self._accepted:
             planned = pa.concat_tables(self._accepted)
-            stored = delta_store.insert_missing(self.table_path, planned, ["_record_hash"])
+            stored = delta_store.insert_missing(self.table_path, planned, ["_record_hash"], self._stored_at)
             self._recount("accepted", planned, stored)
         if self._rejected:
             planned = pa.Table.from_pylist(self._rejected, schema=QUARANTINE_SCHEMA)
-            stored = delta_store.insert_missing(self.quarantine_path, planned, ["_entity", "_record_hash"])
+            stored = delta_store.insert_missing(
+                self.quarantine_path, planned, ["_entity", "_record_hash"], self._quarantined_at)
             self._recount("quarantined", planned, stored)
         if self._batches:
             delta_store.append(self.paths.batches, pa.Table.from_pylist(self._batches, schema=BATCH_SCHEMA))

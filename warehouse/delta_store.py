@@ -39,12 +39,17 @@ def row_count(path: Path) -> int:
     return DeltaTable(str(path)).to_pyarrow_dataset().count_rows()
 
 
-def distinct_values(path: Path, column: str) -> set[str]:
+def distinct_values_at(path: Path, column: str, where: tuple[str, str] | None = None) -> tuple[int | None, set[str]]:
+    """The table version read (None when there is no table) and the distinct values of
+    ``column`` in it, in the rows whose ``where`` column equals its value if one is given."""
     try:
-        table = DeltaTable(str(path)).to_pyarrow_table(columns=[column])
+        table = DeltaTable(str(path))
     except TableNotFoundError:
-        return set()
-    return set(pc.unique(table.column(column)).to_pylist())
+        return None, set()
+    rows = table.to_pyarrow_table(columns=[column, *([where[0]] if where else [])])
+    if where:
+        rows = rows.filter(pc.equal(rows[where[0]], where[1]))
+    return table.version(), set(pc.unique(rows.column(column)).to_pylist())
 
 
 def append(path: Path, table: pa.Table) -> None:
@@ -59,7 +64,7 @@ class ConcurrentWriteError(RuntimeError):
     """Other writers kept committing to a table until every attempt to insert was outrun."""
 
 
-def insert_missing(path: Path, table: pa.Table, keys: list[str]) -> pa.Table:
+def insert_missing(path: Path, table: pa.Table, keys: list[str], absent_at: int | None = None) -> pa.Table:
     """Insert the rows of ``table`` whose ``keys`` the Delta table does not hold yet.
 
     Safe against concurrent writers (optimistic concurrency): the keys present are read at
@@ -67,7 +72,8 @@ def insert_missing(path: Path, table: pa.Table, keys: list[str]) -> pa.Table:
     never rebased onto a commit this call has not seen. A writer that loses the race to that
     version reads the table again and retries. Returns the rows this call inserted, so that
     a caller can count exactly what it loaded; the rest were present. ``table`` must not
-    repeat a key.
+    repeat a key. A caller that already knows none of its keys are in version ``absent_at``
+    saves the re-read while that is still the latest version.
 
     A Delta MERGE on ``keys`` gives the same guarantee at many times the cost, because it
     joins against every stored row (bench/results/bronze_append.md).
@@ -78,7 +84,7 @@ def insert_missing(path: Path, table: pa.Table, keys: list[str]) -> pa.Table:
     for attempt in range(INSERT_ATTEMPTS):
         target = _open_or_create(path, table.schema)
         read_version = target.version()
-        new = _without_present(target, table, keys)
+        new = table if read_version == absent_at else _without_present(target, table, keys)
         if new.num_rows == 0:
             return new
         token = uuid.uuid4().hex
