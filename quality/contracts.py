@@ -5,14 +5,24 @@ validation (``quality.row_validation``) checks raw records against it; rows that
 break it go to quarantine with a reason naming the field and the rule. Fields a
 source sends that the contract does not name are kept in ``_extra`` and reported
 as schema drift rather than dropped.
+
+A ``timestamp`` field must hold an ISO 8601 date or date-time (a naive one is read as
+UTC); bronze keeps the text as sent. A timestamp of something that has happened (a
+creation, an update, an event) may lie at most ``FUTURE_TOLERANCE`` past the start of
+the pull that brings it, which covers clock skew and sources that store local time
+without an offset; a later one is impossible and is quarantined. Planned dates (an
+expected close date) set no ``max_ahead``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-FieldType = Literal["string", "int", "float", "bool", "json"]
+FieldType = Literal["string", "int", "float", "bool", "json", "timestamp"]
+
+FUTURE_TOLERANCE = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -20,6 +30,8 @@ class Field:
     type: FieldType = "string"
     required: bool = False
     max_len: int | None = None
+    # For a timestamp: how far past the pull's start a value may lie; None means no limit.
+    max_ahead: dt.timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -43,8 +55,11 @@ def _s(max_len: int = 200, required: bool = False) -> Field:
 NAME = _s(200)
 EMAIL = _s(320)
 PHONE = _s(40)
-TS_REQ = _s(40, required=True)
-TS = _s(40)
+TS_REQ = Field("timestamp", True, 40, FUTURE_TOLERANCE)
+TS = Field("timestamp", False, 40, FUTURE_TOLERANCE)
+PLANNED_DATE = Field("timestamp", False, 40)
+# Birth dates arrive in each source's own format; identity standardisation reads them.
+BIRTH_DATE = _s(40)
 # platform:handle of a social profile a source linked to the record (demo/links.py).
 SOCIAL_ID = _s(120)
 
@@ -53,7 +68,7 @@ CRM_CONTACTS = EntityContract(
     {
         "id": _s(64, True), "first_name": NAME, "last_name": NAME, "email": EMAIL,
         "phone": PHONE, "company_name": NAME, "account_id": _s(64), "street": NAME,
-        "city": NAME, "postcode": _s(20), "country": _s(2), "birth_date": TS,
+        "city": NAME, "postcode": _s(20), "country": _s(2), "birth_date": BIRTH_DATE,
         "owner": _s(64), "lifecycle_stage": _s(40), "email_opt_in": Field("bool"),
         "social_profile": SOCIAL_ID, "created_at": TS_REQ, "updated_at": TS_REQ,
     },
@@ -71,7 +86,7 @@ CRM_OPPORTUNITIES = EntityContract(
     "crm", "opportunities", ("id",),
     {
         "id": _s(64, True), "account_id": _s(64), "contact_id": _s(64), "name": NAME,
-        "stage": _s(40), "amount": Field("float"), "currency": _s(3), "close_date": TS,
+        "stage": _s(40), "amount": Field("float"), "currency": _s(3), "close_date": PLANNED_DATE,
         "created_at": TS_REQ, "updated_at": TS_REQ,
     },
     cursor_field="updated_at",
@@ -89,7 +104,7 @@ ERP_CUSTOMERS = EntityContract(
     "erp", "customers", ("customer_no",),
     {
         "customer_no": _s(32, True), "kind": _s(10, True), "name": NAME, "first_name": NAME,
-        "last_name": NAME, "birth_date": TS, "national_id": _s(32), "tax_id": _s(32),
+        "last_name": NAME, "birth_date": BIRTH_DATE, "national_id": _s(32), "tax_id": _s(32),
         "email": EMAIL, "phone": PHONE, "street": NAME, "city": NAME, "postcode": _s(20),
         "country": _s(2), "social_login": SOCIAL_ID, "created_at": TS_REQ,
         "updated_at": TS_REQ,

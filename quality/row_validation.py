@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from quality.contracts import EntityContract, Field
+from quality.timestamps import parse_timestamp
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -101,12 +102,33 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _coerce(name: str, spec: Field, value: Any) -> Any:
+def _timestamp(name: str, spec: Field, value: Any, as_of: dt.datetime) -> str:
+    """The text as sent, once it reads as a timestamp no later than ``spec`` allows."""
+    text = value.isoformat() if isinstance(value, (dt.datetime, dt.date)) else value
+    if not isinstance(text, str):
+        raise _RowError("wrong_type", name, f"expected an ISO 8601 timestamp, got {type(value).__name__}")
+    if spec.max_len is not None and len(text) > spec.max_len:
+        raise _RowError("max_length", name, f"is {len(text)} characters, limit {spec.max_len}")
+    try:
+        moment = parse_timestamp(text)
+    except ValueError:
+        raise _RowError("bad_timestamp", name, f"is not an ISO 8601 timestamp, got {_describe(text)}") from None
+    if spec.max_ahead is not None and moment > as_of + spec.max_ahead:
+        raise _RowError(
+            "future_timestamp", name,
+            f"is {_describe(text)}, more than {spec.max_ahead} after the pull began ({as_of.isoformat()})",
+        )
+    return text
+
+
+def _coerce(name: str, spec: Field, value: Any, as_of: dt.datetime) -> Any:
     if value is None or (isinstance(value, str) and value.strip() == "" and spec.type != "json"):
         if spec.required:
             raise _RowError("missing_required", name, "is required but missing")
         return None
     kind = spec.type
+    if kind == "timestamp":
+        return _timestamp(name, spec, value, as_of)
     if kind == "string":
         if isinstance(value, (dict, list)):
             raise _RowError("wrong_type", name, f"expected text, got {type(value).__name__}")
@@ -171,9 +193,14 @@ def _decode(record: RawRecord) -> dict[str, Any]:
 
 
 def validate(
-    records: Iterable[RawRecord], contract: EntityContract, source_uri: str
+    records: Iterable[RawRecord], contract: EntityContract, source_uri: str,
+    as_of: dt.datetime | None = None,
 ) -> ValidationResult:
-    """Split ``records`` into typed accepted rows and explained rejections."""
+    """Split ``records`` into typed accepted rows and explained rejections.
+
+    ``as_of`` is when the pull began (default: now); timestamps are checked against it.
+    """
+    as_of = as_of or dt.datetime.now(dt.UTC)
     result = ValidationResult()
     seen_fields: set[str] = set()
     fields = contract.fields
@@ -183,7 +210,7 @@ def validate(
             seen_fields.update(decoded)
             row: dict[str, Any] = {}
             for name, spec in fields.items():
-                row[name] = _coerce(name, spec, decoded.get(name))
+                row[name] = _coerce(name, spec, decoded.get(name), as_of)
             extra = {k: v for k, v in decoded.items() if k not in fields}
             if extra:
                 result.drift.new_fields.update(extra.keys())

@@ -12,21 +12,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from quality.contracts import EntityContract
 from quality.row_validation import DriftReport, RawRecord, validate
+from quality.timestamps import parse_timestamp
 from warehouse import delta_store
 from warehouse.layout import HubPaths
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(), "int": pa.int64(), "float": pa.float64(),
     "bool": pa.bool_(), "json": pa.string(),
+    # Bronze keeps a timestamp as the text the source sent; staging casts it.
+    "timestamp": pa.string(),
 }
 LINEAGE_SCHEMA = pa.schema([
     ("_extra", pa.string()),
@@ -102,21 +105,28 @@ class BronzeLanding:
         self.quarantine_path = paths.quarantine_table(contract.source)
         self.ingested_at = now or dt.datetime.now(dt.UTC)
         self.report = LandingReport(contract.source, contract.entity)
-        self._known = delta_store.distinct_values(self.table_path, "_record_hash") | self._quarantined_hashes()
+        # Known hashes, and the table versions they were read at: the commit re-reads only
+        # when another writer has committed since.
+        self._stored_at, stored = delta_store.distinct_values_at(self.table_path, "_record_hash")
+        self._quarantined_at, quarantined = delta_store.distinct_values_at(
+            self.quarantine_path, "_record_hash", where=("_entity", contract.entity))
+        self._known = stored | quarantined
         self._schema = bronze_schema(contract)
         self._accepted: list[pa.Table] = []
         self._rejected: list[dict[str, Any]] = []
         self._batches: list[dict[str, Any]] = []
+        # The newest cursor value among accepted rows: a rejected row never moves a cursor.
+        self.cursor_high: dt.datetime | None = None
 
-    def _quarantined_hashes(self) -> set[str]:
-        table = delta_store.read(self.quarantine_path, ["_entity", "_record_hash"])
-        if table is None:
-            return set()
-        mine = table.filter(pc.equal(table["_entity"], self.contract.entity))
-        return set(mine["_record_hash"].to_pylist())
+    def _note_cursor(self, rows: list[dict[str, Any]]) -> None:
+        name = self.contract.cursor_field
+        stamps = [parse_timestamp(r[name]) for r in rows if r[name] is not None] if name else []
+        if stamps:
+            self.cursor_high = max(self.cursor_high or stamps[0], *stamps)
 
     def add_batch(self, records: Iterable[RawRecord], source_uri: str, batch_id: str) -> LandingReport:
-        result = validate(records, self.contract, source_uri)
+        result = validate(records, self.contract, source_uri, as_of=self.ingested_at)
+        self._note_cursor(result.accepted)
         rows, row_numbers, hashes = [], [], []
         already = 0
         for row, number in zip(result.accepted, result.accepted_rows, strict=True):
@@ -175,12 +185,35 @@ class BronzeLanding:
         return r
 
     def commit(self) -> LandingReport:
-        """Write accepted rows, quarantined rows and the batch log (data first, log last)."""
+        """Write accepted rows, quarantined rows and the batch log (data first, log last).
+
+        Rows go in through ``delta_store.insert_missing`` on their hash, so a concurrent
+        landing of the same rows cannot store them twice; a row that another writer stored
+        first is counted as already loaded.
+        """
         if self._accepted:
-            delta_store.append(self.table_path, pa.concat_tables(self._accepted))
+            planned = pa.concat_tables(self._accepted)
+            stored = delta_store.insert_missing(self.table_path, planned, ["_record_hash"], self._stored_at)
+            self._recount("accepted", planned, stored)
         if self._rejected:
-            delta_store.append(self.quarantine_path, pa.Table.from_pylist(self._rejected, schema=QUARANTINE_SCHEMA))
+            planned = pa.Table.from_pylist(self._rejected, schema=QUARANTINE_SCHEMA)
+            stored = delta_store.insert_missing(
+                self.quarantine_path, planned, ["_entity", "_record_hash"], self._quarantined_at)
+            self._recount("quarantined", planned, stored)
         if self._batches:
             delta_store.append(self.paths.batches, pa.Table.from_pylist(self._batches, schema=BATCH_SCHEMA))
         self._accepted, self._rejected, self._batches = [], [], []
         return self.report
+
+    def _recount(self, column: str, planned: pa.Table, stored: pa.Table) -> None:
+        """Move rows that another writer stored first from ``column`` to ``already_loaded``."""
+        if stored.num_rows == planned.num_rows:
+            return
+        counts = Counter(stored["_batch_id"].to_pylist())
+        for batch in self._batches:
+            lost = batch[column] - counts.get(batch["batch_id"], 0)
+            batch[column] -= lost
+            batch["already_loaded"] += lost
+        lost = planned.num_rows - stored.num_rows
+        setattr(self.report, column, getattr(self.report, column) - lost)
+        self.report.already_loaded += lost

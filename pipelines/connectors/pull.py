@@ -8,6 +8,7 @@ the position forward.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,9 +20,12 @@ from pipelines.connectors.crm_api import CrmClient
 from pipelines.connectors.landing_files import LandedFile, list_files
 from quality.contracts import EntityContract
 from quality.row_validation import RawRecord
+from quality.timestamps import format_timestamp, parse_timestamp
 from warehouse.bronze import BronzeLanding, LandingReport
 from warehouse.layout import HubPaths
 from warehouse.state_store import JsonState
+
+log = logging.getLogger(__name__)
 
 # Re-read a second before the cursor: records written in the same second as the
 # last pull would otherwise be missed; record hashes drop what was already stored.
@@ -41,24 +45,45 @@ def _run_id(contract: EntityContract) -> str:
 
 
 def pull_crm(paths: HubPaths, client: CrmClient, contract: EntityContract) -> LandingReport:
+    """Land what changed since the cursor, then move the cursor to the newest accepted record.
+
+    The cursor never passes the pull's own start: a record stamped later (a source clock
+    ahead of ours, within the contract's tolerance) is fetched again next time and dropped
+    by its hash, instead of hiding the records written between the start and its stamp.
+    """
+    started = dt.datetime.now(dt.UTC)
     state = cursors(paths)
-    since: str | None = state.get(contract.name)
-    request_since = None
-    if since:
-        request_since = (dt.datetime.fromisoformat(since) - CURSOR_OVERLAP).isoformat()
-    landing = BronzeLanding(paths, contract)
+    since = _stored_cursor(state.get(contract.name), started, contract)
+    request_since = (since - CURSOR_OVERLAP).isoformat() if since else None
+    landing = BronzeLanding(paths, contract, now=started)
     run_id = _run_id(contract)
-    newest = since
     for page in client.pages(contract.entity, request_since):
         records = [RawRecord(i, rec) for i, rec in enumerate(page.records, start=1)]
         landing.add_batch(records, page.url, f"{run_id}-p{page.number}")
-        stamps = [r.get("updated_at") for r in page.records if isinstance(r.get("updated_at"), str)]
-        if stamps:
-            newest = max([s for s in (newest, *stamps) if s])
     report = landing.commit()
-    if newest and newest != since:
-        state.update({contract.name: newest})
+    # Whole seconds, as the CRM stamps records; rounding down only re-reads a little.
+    ceiling = started.replace(microsecond=0)
+    newest = min(landing.cursor_high, ceiling) if landing.cursor_high else None
+    if newest and (since is None or newest > since):
+        state.update({contract.name: format_timestamp(newest)})
     return report
+
+
+def _stored_cursor(text: str | None, started: dt.datetime, contract: EntityContract) -> dt.datetime | None:
+    """The persisted cursor, or None (pull everything again) when it cannot be right."""
+    if not text:
+        return None
+    try:
+        moment = parse_timestamp(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment > started:
+        # A cursor past the clock was moved by a bad record: what it skipped is unknown, so
+        # pull everything again; record hashes keep bronze free of what it already holds.
+        log.warning("%s: discarding cursor %r, which is not a time before now; pulling everything",
+                    contract.name, text)
+        return None
+    return moment
 
 
 def pull_erp(paths: HubPaths, engine: sa.Engine, contract: EntityContract) -> LandingReport:

@@ -9,10 +9,19 @@ from typing import Any
 
 from demo import world
 from quality.contracts import CONTRACTS, EntityContract
+from quality.timestamps import parse_timestamp
 from tests.demo.helpers import lines, sql
 
 TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int,), "float": (float, int),
-                                      "bool": (bool,), "json": (dict, list)}
+                                      "bool": (bool,), "json": (dict, list), "timestamp": (str,)}
+
+
+def _reads_as_timestamp(text: str) -> bool:
+    try:
+        parse_timestamp(text)
+    except ValueError:
+        return False
+    return True
 
 
 def problems(row: dict[str, Any], contract: EntityContract) -> list[str]:
@@ -25,7 +34,7 @@ def problems(row: dict[str, Any], contract: EntityContract) -> list[str]:
             continue
         ok = isinstance(value, TYPES[spec.type]) and not (
             spec.type in ("int", "float") and isinstance(value, bool))
-        if not ok:
+        if not ok or (spec.type == "timestamp" and not _reads_as_timestamp(value)):
             out.append(f"{name} type")
         elif spec.max_len is not None and isinstance(value, str) and len(value) > spec.max_len:
             out.append(f"{name} too long")

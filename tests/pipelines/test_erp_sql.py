@@ -107,10 +107,10 @@ def test_composite_key_watermark(hub_paths: HubPaths, tmp_path: Path) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("create table order_lines (order_no text, line_no integer, sku text, quantity integer, "
                              "unit_price real, updated_at text, primary key (order_no, line_no))"))
-        conn.execute(sa.text("insert into order_lines values ('O1', 1, 'S', 1, 2.0, 't1'), ('O1', 2, 'S', 1, 2.0, 't1')"))
+        conn.execute(sa.text("insert into order_lines values ('O1', 1, 'S', 1, 2.0, '2026-01-01T00:00:00'), ('O1', 2, 'S', 1, 2.0, '2026-01-01T00:00:00')"))
     assert pull_erp(hub_paths, engine, ERP_ORDER_LINES).accepted == 2
     with engine.begin() as conn:
-        conn.execute(sa.text("insert into order_lines values ('O1', 3, 'S', 1, 2.0, 't1'), ('O0', 9, 'S', 1, 2.0, 't2')"))
+        conn.execute(sa.text("insert into order_lines values ('O1', 3, 'S', 1, 2.0, '2026-01-01T00:00:00'), ('O0', 9, 'S', 1, 2.0, '2026-01-02T00:00:00')"))
     assert pull_erp(hub_paths, engine, ERP_ORDER_LINES).accepted == 2
 
 

@@ -1,6 +1,7 @@
+import datetime as dt
 import json
 
-from quality.contracts import SOCIAL_POSTS, EntityContract, Field
+from quality.contracts import FUTURE_TOLERANCE, SOCIAL_POSTS, EntityContract, Field
 from quality.row_validation import RawRecord, validate
 
 CONTRACT = EntityContract(
@@ -61,3 +62,46 @@ def test_counts_reconcile_on_mixed_input() -> None:
     result = validate([RawRecord(i, line) for i, line in enumerate(lines, 1)], SOCIAL_POSTS, "f")
     assert result.rows_in == len(lines) == len(result.accepted) + len(result.rejected)
     assert len(result.rejected) == 2
+
+
+STAMPED = EntityContract(
+    "src", "events", ("id",),
+    {"id": Field("string", True, 10), "at": Field("timestamp", True, 40, FUTURE_TOLERANCE),
+     "due": Field("timestamp", False, 40)},
+)
+PULL = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _stamped(at: object, due: object = None) -> tuple[str, str | None] | None:
+    """(rule, field) of the rejection, or None when the row is accepted."""
+    result = validate([RawRecord(4, {"id": "e", "at": at, "due": due})], STAMPED, "api/events", as_of=PULL)
+    if result.accepted:
+        return None
+    return result.rejected[0].rule, result.rejected[0].field
+
+
+def test_timestamps_must_read_as_iso_8601() -> None:
+    for ok in ("2026-07-01T11:00:00Z", "2026-07-01T13:00:00+02:00", "2026-07-01 11:00:00", "2026-06-30",
+               dt.datetime(2026, 7, 1, 9, 30)):
+        assert _stamped(ok) is None, ok
+    for bad in ("31/12/2026 10:00", "yesterday", "2026-13-01T00:00:00Z", "1719835200"):
+        assert _stamped(bad) == ("bad_timestamp", "at"), bad
+    assert _stamped(1719835200) == ("wrong_type", "at")
+
+
+def test_a_stamp_past_the_tolerance_after_the_pull_is_quarantined() -> None:
+    assert _stamped((PULL + FUTURE_TOLERANCE).isoformat()) is None  # clock skew, local time
+    assert _stamped((PULL + FUTURE_TOLERANCE + dt.timedelta(seconds=1)).isoformat()) == ("future_timestamp", "at")
+    assert _stamped("9999-12-31T23:59:59Z") == ("future_timestamp", "at")
+    assert _stamped("9999-12-31T23:59:59-05:00") == ("bad_timestamp", "at")  # beyond datetime's range
+    # A planned date may lie far ahead; it still has to be a date.
+    assert _stamped("2026-07-01T11:00:00Z", due="2027-03-31") is None
+    assert _stamped("2026-07-01T11:00:00Z", due="end of Q1") == ("bad_timestamp", "due")
+
+
+def test_an_accepted_timestamp_keeps_the_text_as_sent() -> None:
+    result = validate([RawRecord(1, {"id": "e", "at": "2026-07-01T13:00:00+02:00"})], STAMPED, "f", as_of=PULL)
+    assert result.accepted[0]["at"] == "2026-07-01T13:00:00+02:00"
+    rejection = validate([RawRecord(9, {"id": "e", "at": "9999-01-01"})], STAMPED, "api/events", as_of=PULL).rejected[0]
+    assert rejection.error.startswith("src/events api/events row 9: field 'at' is '9999-01-01', more than 1 day")
+    assert rejection.error.endswith("[rule: future_timestamp]")
