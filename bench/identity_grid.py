@@ -123,8 +123,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--cells", default="clean," + ",".join(noise_grid.KINDS) + ",all",
-                        help="comma-separated: clean, all, or noise kinds")
+    parser.add_argument("--cells", default=",".join(
+        ["clean", *noise_grid.KINDS, "all", *(f"no_{k}" for k in noise_grid.KINDS)]),
+        help="comma-separated: clean, all, a noise kind (alone), no_<kind> (all but it)")
     parser.add_argument("--data", type=Path, help="folder to keep generated data in (reused)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args()

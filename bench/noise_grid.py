@@ -70,16 +70,27 @@ KINDS = tuple(f.name for f in fields(Noise))
 
 
 def preset(name: str) -> Noise:
-    """``clean``, ``all``, or one kind alone at its ``all`` rate (``shared_email`` with
-    the households it needs)."""
+    """``clean``; ``all``; a kind alone at its ``all`` rate (``shared_email`` with the
+    households it needs); or ``no_<kind>``: every kind but that one (without households,
+    no shared mailboxes either).
+
+    A kind alone is mostly harmless while every other field is clean: a typo hardly matters
+    when the email agrees. What a kind costs shows against the others: ``all`` against
+    ``no_<kind>``.
+    """
     if name == "clean":
         return Noise()
     if name == "all":
         return ALL
-    if name not in KINDS:
-        raise ValueError(f"unknown noise {name!r}; one of clean, all, {', '.join(KINDS)}")
-    cell = Noise(**{name: getattr(ALL, name)})
-    return replace(cell, household=ALL.household) if name == "shared_email" else cell
+    kind = name.removeprefix("no_")
+    if kind not in KINDS:
+        raise ValueError(f"unknown noise {name!r}; one of clean, all, {', '.join(KINDS)}, "
+                         "or no_<kind>")
+    if name.startswith("no_"):
+        cell = replace(ALL, **{kind: 0.0})
+        return replace(cell, shared_email=0.0) if kind == "household" else cell
+    cell = Noise(**{kind: getattr(ALL, kind)})
+    return replace(cell, household=ALL.household) if kind == "shared_email" else cell
 
 
 def _ascii(text: str) -> str:
@@ -316,7 +327,8 @@ def write(out: Path, records: int, noise: Noise, seed: int = 11) -> tuple[Path, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--noise", default="all", help=f"clean, all, or one of {', '.join(KINDS)}")
+    parser.add_argument("--noise", default="all",
+                        help=f"clean, all, no_<kind>, or a kind: {', '.join(KINDS)}")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()

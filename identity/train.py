@@ -241,16 +241,21 @@ def _fit(clean: pl.DataFrame, config: IdentityConfig) -> tuple[dict[str, Any], d
     skipped: list[tuple[str, ...] | str] = []
     degenerate: list[tuple[str, ...] | str] = []
     for block in blocks:
+        # A session that fails has already taken its blocked comparisons out of the
+        # linker's settings (Splink restores them only on success): put them back.
+        before = linker._settings_obj.core_model_settings.copy()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 blocking_rule(block), estimate_without_term_frequencies=True, max_pairs=2e6)
         except EMTrainingException:
             # A block with (almost) no pairs: EM is a check here, the anchors decide m.
+            linker._settings_obj.core_model_settings = before
             skipped.append(block)
         except SplinkException:
             # A block whose every pair agrees on everything (duplicates copied verbatim)
             # drives EM's match share to 1 and its log-odds to infinity, which Splink's SQL
             # cannot hold. The check has nothing to say there; the anchors still decide m.
+            linker._settings_obj.core_model_settings = before
             degenerate.append(block)
     anchors = tuple(a for a in ANCHORS if a in used)
     report = _set_m_from_anchors(linker, _anchor_gammas(linker, registered, anchors), anchors)
