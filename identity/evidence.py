@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from identity.settings import IdentityConfig, given_name_alone_sql
+from identity.settings import IdentityConfig, dates_off_by_one_sql, given_name_alone_sql
 
 IDENTIFIERS = ("email", "phone", "national_id", "social_handle")
 # Columns derived from an identifier are removed with it.
@@ -72,12 +72,14 @@ def _letters(t: str) -> str:
 
 
 def dob_conflict_sql(a: str, b: str) -> str:
-    """True when two birth dates differ by more than a day/month swap or one typed digit."""
+    """True when two birth dates differ by more than a day/month swap, one typed digit,
+    one day or one year (the errors of one person's birth date, not two people's)."""
     return f"""(
         {a}.dob is not null and {b}.dob is not null and {a}.dob <> {b}.dob
         and not (year({a}.dob) = year({b}.dob) and month({a}.dob) = day({b}.dob)
                  and day({a}.dob) = month({b}.dob))
         and damerau_levenshtein(cast({a}.dob as varchar), cast({b}.dob as varchar)) > 1
+        and not {dates_off_by_one_sql(f"{a}.dob", f"{b}.dob")}
     )"""
 
 

@@ -12,7 +12,8 @@ Why these comparisons:
   spelling of a Chinese name is a level of its own, and so that "same surname, different
   first name" (a household member, not a typo) is a level with its own, low weight instead
   of half a match.
-- ``dob`` tolerates day/month swaps and one mistyped digit.
+- ``dob`` tolerates day/month swaps, one mistyped digit, and dates one day or one year
+  apart.
 - ``email`` and ``phone`` add fuzzy levels (local part; last 8 digits) to the exact ones.
 - term-frequency adjustments on full name and surname: "Wang Wei" agreeing says far less
   than "Kunibert Wernecke" agreeing.
@@ -101,6 +102,15 @@ def given_name_alone_sql(a: str, b: str) -> str:
     return f"{last_a} || {first_a} = {first_b} or {last_b} || {first_b} = {first_a}"
 
 
+def dates_off_by_one_sql(a: str, b: str) -> str:
+    """Two birth dates one day apart (a date stored as a midnight timestamp and read back
+    in another time zone) or one year apart on the same day (a year mistyped or
+    remembered wrong: 1979 for 1980 differs in two digits). Used both as a comparison
+    level and by merge protection and clustering (identity/evidence.py)."""
+    return (f"(abs(date_diff('day', {a}, {b})) = 1 or (month({a}) = month({b}) and "
+            f"day({a}) = day({b}) and abs(year({a}) - year({b})) = 1))")
+
+
 def _level(sql: str, label: str, **extra: Any) -> dict[str, Any]:
     return {"sql_condition": sql, "label_for_charts": label, **extra}
 
@@ -183,6 +193,7 @@ DOB = {
                "and day(dob_l) = month(dob_r)", "day and month swapped"),
         _level("damerau_levenshtein(cast(dob_l as varchar), cast(dob_r as varchar)) <= 1",
                "one digit apart"),
+        _level(dates_off_by_one_sql("dob_l", "dob_r"), "one day or one year apart"),
         ELSE,
     ],
 }

@@ -217,7 +217,7 @@ def _fit(clean: pl.DataFrame, config: IdentityConfig) -> tuple[dict[str, Any], d
     """(trained Splink settings dict, training metadata) from merge-protected features,
     on the columns they fill (identity/columns.py)."""
     from splink import DuckDBAPI, Linker
-    from splink.internals.exceptions import EMTrainingException
+    from splink.internals.exceptions import EMTrainingException, SplinkException
 
     from identity.comparison_columns import MATCH_COLUMNS
 
@@ -238,14 +238,25 @@ def _fit(clean: pl.DataFrame, config: IdentityConfig) -> tuple[dict[str, Any], d
         max_pairs=config.train_random_pairs, seed=config.train_seed)
     _floor_unobserved_u(linker, config.train_random_pairs)
     blocks = settings_mod.em_blocks(usage, config.em_blocks)
-    skipped = []
+    skipped: list[tuple[str, ...] | str] = []
+    degenerate: list[tuple[str, ...] | str] = []
     for block in blocks:
+        # A session that fails has already taken its blocked comparisons out of the
+        # linker's settings (Splink restores them only on success): put them back.
+        before = linker._settings_obj.core_model_settings.copy()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 blocking_rule(block), estimate_without_term_frequencies=True, max_pairs=2e6)
         except EMTrainingException:
             # A block with (almost) no pairs: EM is a check here, the anchors decide m.
+            linker._settings_obj.core_model_settings = before
             skipped.append(block)
+        except SplinkException:
+            # A block whose every pair agrees on everything (duplicates copied verbatim)
+            # drives EM's match share to 1 and its log-odds to infinity, which Splink's SQL
+            # cannot hold. The check has nothing to say there; the anchors still decide m.
+            linker._settings_obj.core_model_settings = before
+            degenerate.append(block)
     anchors = tuple(a for a in ANCHORS if a in used)
     report = _set_m_from_anchors(linker, _anchor_gammas(linker, registered, anchors), anchors)
     if len(anchors) == 1:
@@ -263,8 +274,9 @@ def _fit(clean: pl.DataFrame, config: IdentityConfig) -> tuple[dict[str, Any], d
         "trained_records": data.height,
         "input_records": clean.height,
         "columns": usage.as_meta(),
-        "em_blocks": listed([b for b in blocks if b not in skipped]),
+        "em_blocks": listed([b for b in blocks if b not in skipped + degenerate]),
         **({"em_blocks_without_pairs": listed(skipped)} if skipped else {}),
+        **({"em_blocks_all_agreeing": listed(degenerate)} if degenerate else {}),
         **({"prior_rules": listed(rules)} if rules != list(DETERMINISTIC_RULES) else {}),
         "probability_two_random_records_match": settings["probability_two_random_records_match"],
         "comparisons": report,
