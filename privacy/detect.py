@@ -9,6 +9,7 @@ language and recognizer set, on one analyzer built once per process.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,8 +20,14 @@ from presidio_analyzer import RecognizerResult
 from privacy import engine
 from privacy.language import detect_language, mask_cjk
 from privacy.names import NameIndex
+from privacy.recognizers import rule
 
 DEFAULT_THRESHOLD = 0.5
+# Texts travel to Presidio joined into chunks: one analyze call per chunk instead of per
+# text. No recognizer's pattern spans the separator ("|" between line breaks), and the
+# hub's context windows stop at it (recognizers.rule.SEPARATOR).
+SEPARATOR = rule.SEPARATOR
+CHUNK_TEXTS = 48
 _DIGITS = re.compile(r"\d")
 _NAME_SHAPE = re.compile(r"[A-Z\u4e00-\u9fff]")
 NUMERIC = ("PHONE_NUMBER", "CREDIT_CARD", "CN_RESIDENT_ID", "US_SSN", "IBAN_CODE", "PASSPORT",
@@ -64,6 +71,29 @@ def resolve_overlaps(results: Iterable[RecognizerResult | Entity]) -> list[Entit
     return sorted(kept, key=lambda e: (e.start, e.end))
 
 
+class _Chunk:
+    """Texts joined for one analyze call, and the way back from its offsets to each text."""
+
+    def __init__(self, inputs: list[str], originals: list[str]) -> None:
+        self.originals = originals
+        self.starts = []
+        at = 0
+        for text in inputs:
+            self.starts.append(at)
+            at += len(text) + len(SEPARATOR)
+        self.joined = SEPARATOR.join(inputs)
+        self.lengths = [len(t) for t in inputs]
+
+    def split(self, results: list[RecognizerResult]) -> Iterable[tuple[str, RecognizerResult]]:
+        for r in results:
+            i = bisect.bisect_right(self.starts, r.start) - 1
+            offset = self.starts[i]
+            if r.end - offset > self.lengths[i]:
+                continue  # reaches into the separator: not a finding of one text
+            yield self.originals[i], RecognizerResult(r.entity_type, r.start - offset,
+                                                      r.end - offset, r.score)
+
+
 class Detector:
     """One analyzer and its batch engine, built once; ``detect`` many times."""
 
@@ -96,11 +126,14 @@ class Detector:
             if not entities:
                 continue
             inputs = [mask_cjk(t) for t in members] if masked else members
+            chunks = [_Chunk(inputs[i:i + CHUNK_TEXTS], members[i:i + CHUNK_TEXTS])
+                      for i in range(0, len(inputs), CHUNK_TEXTS)]
             results = self.batch.analyze_iterator(
-                inputs, language=language, entities=list(entities), batch_size=batch_size,
-                score_threshold=self.score_threshold)
-            for text, result in zip(members, results, strict=True):
-                found[text].extend(result)
+                [c.joined for c in chunks], language=language, entities=list(entities),
+                batch_size=batch_size, score_threshold=self.score_threshold)
+            for chunk, result in zip(chunks, results, strict=True):
+                for text, r in chunk.split(result):
+                    found[text].append(r)
         resolved = {t: resolve_overlaps(r) for t, r in found.items()}
         return [resolved.get(t, []) if t else [] for t in texts]
 

@@ -22,7 +22,8 @@ def _card(value: str) -> bool:
 
 def bank_card(language: str) -> RuleRecognizer:
     # Groups of digits as printed (4-4-4-4, 6-13 for UnionPay, or unbroken).
-    pattern = B + r"(?P<v>\d(?:[\s-]?\d){12,18})" + E
+    # Not after "+": that is a phone number's country code.
+    pattern = r"(?<![A-Za-z0-9+])(?P<v>\d(?:[\s-]?\d){12,18})" + E
     return RuleRecognizer("CREDIT_CARD", pattern, language=language, name="BankCard",
                           score=0.8, context=CARD_CONTEXT, context_score=1.0, validate=_card)
 
