@@ -37,7 +37,7 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"(^|_)(card|card_number|iban)($|_)", "CREDIT_CARD"),
     (r"(^|_)(bio|body|text|subject|comment|note|notes|message|description)($|_)", "FREE_TEXT"),
 )
-_LINEAGE = re.compile(r"^_(batch_id|ingested_at|source_uri|record_hash|error|file|line)$")
+_LINEAGE = re.compile(r"^_(batch_id|ingested_at|source_uri|record_hash|row_number|error|file|line)$")
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,9 @@ def classify_column(table: str, column: str, values: Sequence[object], detector:
     by_name = type_from_name(column)
     discovered = by_values if by_values != pii_types.NONE else by_name
     if declared is not None:
-        contradicted = not pii_types.agrees(declared.pii_type, discovered)
+        # Only values contradict a declaration: a name such as email_opt_in may mislead.
+        contradicted = not pii_types.agrees(declared.pii_type, by_values)
+        discovered = by_values if contradicted else discovered
         level = declared.level
         if contradicted:
             level = pii_types.max_level(level, pii_types.level_of(discovered))

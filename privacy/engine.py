@@ -27,7 +27,7 @@ LANGUAGES = ("en", "zh")
 GENERIC_ENTITIES = ("EMAIL_ADDRESS", "IP_ADDRESS", "IBAN_CODE", "US_SSN", "CREDIT_CARD",
                     "PHONE_NUMBER")
 HUB_ENTITIES = ("CN_RESIDENT_ID", "CN_USCC", "PASSPORT", "LOCATION", "PERSON", "PHONE_NUMBER",
-                "CREDIT_CARD")
+                "CREDIT_CARD", "US_SSN")
 
 
 class OwnContext(ContextAwareEnhancer):
@@ -80,7 +80,7 @@ def registry(known_names: NameIndex | None = None) -> RecognizerRegistry:
             reg.add_recognizer(address.street_zh(lang))
             reg.add_recognizer(address.street_en(lang))
         for make in (PhoneNumberRecognizer, china.resident_id, china.mobile, china.landline, china.social_credit_code,
-                     documents.bank_card, documents.passport):
+                     documents.bank_card, documents.passport, documents.us_ssn):
             reg.add_recognizer(make(lang))
         reg.add_recognizer(PersonRecognizer(lang, known_names))
     return reg

@@ -30,6 +30,9 @@ _ZH_SUFFIX = ("先生", "女士", "小姐", "经理", "老师", "总", "医生",
 # Characters that end a name: the verbs and particles that follow one in customer notes.
 _ZH_STOP = set("来投会说在的了和与是请已问电打发给向对把被，。、（）()：:；;！？!? ")
 _ZH_NAME = re.compile(rf"[{CJK}]{{2,4}}")
+_LEADING_CUE = re.compile(
+    r"(?:" + "|".join(re.escape(c) for c in _EN_CUES if " " not in c and "'" not in c)
+    + r")\.?,?\s+", re.IGNORECASE)
 # Words that look like capitalised names but are not, at least in customer notes.
 _NOT_NAMES = frozenset({"support", "ticket", "re", "meeting", "follow", "complaint", "next",
                         "thanks", "hello", "dear", "card", "the", "dm", "reach"})
@@ -68,11 +71,15 @@ class PersonRecognizer(EntityRecognizer):
                 nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         out = [self._result(m.start, m.end, 0.9, "known") for m in self.known.find(text)]
         for m in EN_CANDIDATE.finditer(text):
-            tokens = m.group().replace(",", " ").split()
-            cued = bool(_CUE_BEFORE.search(text[max(0, m.start() - 16):m.start()]))
-            score = _en_score(tokens, cued)
+            start, words = m.start(), m.group()
+            cued = bool(_CUE_BEFORE.search(text[max(0, start - 16):start]))
+            # A capitalised cue is caught with the name ("Dear Anna", "Mr Smith"): drop it.
+            while (head := _LEADING_CUE.match(words)) and head.end() < len(words):
+                start, words, cued = start + head.end(), words[head.end():], True
+            tokens = words.replace(",", " ").split()
+            score = _en_score(tokens, cued) if tokens else 0.0
             if score:
-                out.append(self._result(m.start(), m.end(), score, "cue" if cued else "lists"))
+                out.append(self._result(start, m.end(), score, "cue" if cued else "lists"))
         if re.search(f"[{CJK}]", text):
             out.extend(self._chinese(text))
         return out

@@ -16,7 +16,8 @@ REGIONS = ("US", "GB", "DE", "CN", "FR", "CA", "AU")
 CANDIDATE = re.compile(
     r"(?<![A-Za-z0-9+])(?:(?:\+|00)\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)[\s.-]?)?\d{2,5}(?:[\s.-]?\d{2,5}){1,4}"
     r"(?![A-Za-z0-9])")
-_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}")
+# Shapes that are something else: dates, and US social security numbers (3-2-4).
+_NOT_PHONES = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|\d{3}-\d{2}-\d{4}")
 _CONTEXT = re.compile("|".join(map(re.escape, PHONE_CONTEXT)), re.IGNORECASE)
 
 
@@ -54,7 +55,7 @@ class PhoneNumberRecognizer(EntityRecognizer):
         for m in CANDIDATE.finditer(text):
             value = m.group()
             digits = sum(c.isdigit() for c in value)
-            if not 7 <= digits <= 15 or _DATE.fullmatch(value):
+            if not 7 <= digits <= 15 or _NOT_PHONES.fullmatch(value):
                 continue
             number = _parse(value)
             if number is None:
