@@ -16,8 +16,8 @@ REGIONS = ("US", "GB", "DE", "CN", "FR", "CA", "AU")
 CANDIDATE = re.compile(
     r"(?<![A-Za-z0-9+])(?:(?:\+|00)\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)[\s.-]?)?\d{2,5}(?:[\s.-]?\d{2,5}){1,4}"
     r"(?![A-Za-z0-9])")
-# Shapes that are something else: dates, and US social security numbers (3-2-4).
-_NOT_PHONES = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|\d{3}-\d{2}-\d{4}")
+# Shapes that are something else: dates, US social security numbers (3-2-4), IPv4.
+_NOT_PHONES = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|\d{3}-\d{2}-\d{4}|\d{1,3}(?:\.\d{1,3}){3}")
 _CONTEXT = re.compile("|".join(map(re.escape, PHONE_CONTEXT)), re.IGNORECASE)
 
 
