@@ -38,8 +38,8 @@ def _detector(use_customers: bool) -> Detector:
 
     rows = golden_name_rows(hub_paths().published_db) if use_customers else []
     index = NameIndex(golden_names(rows))
-    typer.echo(f"person names: context, name lists and {index.size:,} known customer names",
-               err=True)
+    typer.echo(f"person names: context, name lists and the names of {len(rows):,} known customers "
+               f"({index.size:,} spellings)", err=True)
     return Detector(index)
 
 
