@@ -23,19 +23,19 @@ SAMPLE_SIZE = 200
 MIN_SHARE = 0.3
 # Column-name rules, first match wins; names say what values in a sample may not show.
 NAME_RULES: tuple[tuple[str, str], ...] = (
-    (r"(^|_)(e_?mail)($|_)", "EMAIL_ADDRESS"),
-    (r"(^|_)(phone|mobile|tel|telephone|fax)($|_)", "PHONE_NUMBER"),
-    (r"(^|_)(national_id|id_card|ssn|resident_id|passport)($|_)", "NATIONAL_ID"),
-    (r"(^|_)(birth|dob|birthday)", "DATE_OF_BIRTH"),
-    (r"(^|_)(first_name|last_name|full_name|display_name|given_name|surname|owner_name)($|_)",
+    (r"(^|_)(e_?mail|email_address)$", "EMAIL_ADDRESS"),
+    (r"(^|_)(phone|mobile|tel|telephone|fax)(_e164|_raw|_number|_no)?$", "PHONE_NUMBER"),
+    (r"(^|_)(national_id|id_card|ssn|resident_id|passport)(_number|_no)?$", "NATIONAL_ID"),
+    (r"(^|_)(birth_date|date_of_birth|dob|birthday)$", "DATE_OF_BIRTH"),
+    (r"(^|_)(first_name|last_name|full_name|display_name|given_name|surname|owner_name)$",
      "PERSON"),
-    (r"(^|_)(street|address|addr)($|_)", "LOCATION"),
-    (r"(^|_)(postcode|postal_code|zip|zipcode)($|_)", "POSTCODE"),
-    (r"(^|_)(handle|social_login|social_profile|username)($|_)", "SOCIAL_HANDLE"),
-    (r"(^|_)(tax_id|vat|uscc)($|_)", "TAX_ID"),
-    (r"(^|_)(ip|ip_address)($|_)", "IP_ADDRESS"),
-    (r"(^|_)(card|card_number|iban)($|_)", "CREDIT_CARD"),
-    (r"(^|_)(bio|body|text|subject|comment|note|notes|message|description)($|_)", "FREE_TEXT"),
+    (r"(^|_)(street|address|address_line_?\d?)$", "LOCATION"),
+    (r"(^|_)(postcode|postal_code|zip|zipcode)$", "POSTCODE"),
+    (r"(^|_)(handle|social_handle|social_login|social_profile|username)$", "SOCIAL_HANDLE"),
+    (r"(^|_)(tax_id|vat_id|uscc)$", "TAX_ID"),
+    (r"(^|_)(ip|ip_address)$", "IP_ADDRESS"),
+    (r"(^|_)(card_number|iban)$", "CREDIT_CARD"),
+    (r"(^|_)(bio|body|text|subject|comment|notes?|message|description|summary)$", "FREE_TEXT"),
 )
 _LINEAGE = re.compile(r"^_(batch_id|ingested_at|source_uri|record_hash|row_number|error|file|line)$")
 
@@ -95,7 +95,7 @@ def type_from_values(values: Sequence[str], detector: Detector) -> tuple[str, in
         if count >= MIN_SHARE * len(values):
             return top, count
     long_text = sum(len(v) > 40 and " " in v.strip() for v in values) >= len(values) / 2
-    if long_text:
+    if long_text and inside:  # prose that carries PII somewhere inside
         return pii_types.FREE_TEXT, inside
     return pii_types.NONE, 0
 

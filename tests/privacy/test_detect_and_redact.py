@@ -29,7 +29,7 @@ def _texts(rng: random.Random, known: list[tuple[str, str]], n: int) -> list[str
 def test_batch_equals_one_by_one(detector: Detector, rng: random.Random,
                                  known_names: list[tuple[str, str]]) -> None:
     texts = _texts(rng, known_names, 3 * CHUNK_TEXTS + 5)  # several chunks, the last partial
-    texts += texts[:7] + ["", None]  # repeats and empties  # type: ignore[list-item]
+    texts = [*texts, *texts[:7], "", None]  # repeats and empties
     batch = detector.detect(texts)
     assert len(batch) == len(texts)
     assert batch[-1] == [] and batch[-2] == []
