@@ -8,7 +8,7 @@ import random
 import dagster as dg
 import duckdb
 import pyarrow as pa
-from deltalake import write_deltalake
+from deltalake import DeltaTable, write_deltalake
 
 from pipelines.defs.privacy import assets
 from pipelines.defs.resources import HubStorage
@@ -60,3 +60,34 @@ def test_check_passes_when_everything_is_declared(hub_paths: HubPaths) -> None:
     _world(hub_paths, drift=False)
     (evaluation,) = _run(hub_paths).get_asset_check_evaluations()
     assert evaluation.passed
+
+
+def test_free_text_is_redacted_into_silver_with_counts(hub_paths: HubPaths) -> None:
+    rng = random.Random(5)
+    first, last = made_up_name(rng)
+    mobile = cn_mobile(rng)
+    email = f"{first.lower()}@example.org"
+    write_deltalake(str(hub_paths.bronze / "social" / "posts"), pa.table({
+        "post_id": ["P1", "P2", "P1"], "text": [f"私信或联系我：{mobile}", "Love the AirPure 300!",
+                                               f"DM me or reach me at {email}"],
+        "bio": [None, "Coffee and cycling.", None],
+        "_ingested_at": ["2026-01-01T00:00:00", "2026-01-01T00:00:00", "2026-01-02T00:00:00"]}))
+    write_deltalake(str(hub_paths.bronze / "crm" / "activities"), pa.table({
+        "id": ["A1"], "subject": ["Follow-up call"], "body": [f"Called {first} {last} on {mobile}."],
+        "_ingested_at": ["2026-01-01T00:00:00"]}))
+    # The last published warehouse knows this customer.
+    hub_paths.published_db.parent.mkdir(parents=True)
+    with duckdb.connect(str(hub_paths.published_db)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.customer_360 as select ? as full_name, ? as first_name, "
+                    "? as last_name", [f"{first} {last}", first, last])
+    result = dg.materialize([assets.redacted_free_text],
+                            resources={"storage": HubStorage(data_dir=str(hub_paths.root))})
+    meta = result.asset_materializations_for_node("silver__free_text")[0].metadata
+    assert meta["entities_by_type"].value == {"EMAIL_ADDRESS": 1, "PERSON": 1, "PHONE_NUMBER": 1}
+    assert meta["social_posts_rows"].value == 2 and meta["crm_activities_rows"].value == 1
+    posts = DeltaTable(str(hub_paths.silver / "free_text" / "social_posts")).to_pyarrow_table().to_pylist()
+    assert posts == [{"post_id": "P1", "text": "DM me or reach me at <EMAIL_ADDRESS>", "bio": None},
+                     {"post_id": "P2", "text": "Love the AirPure 300!", "bio": "Coffee and cycling."}]
+    (activity,) = DeltaTable(str(hub_paths.silver / "free_text" / "crm_activities")).to_pyarrow_table().to_pylist()
+    assert activity["body"] == "Called <PERSON> on <PHONE_NUMBER>."

@@ -1,4 +1,5 @@
-"""The PII catalog asset: a thin adapter over ``warehouse.pii_catalog`` (docs/privacy.md).
+"""The privacy group (docs/privacy.md): the PII catalog, a thin adapter over
+``warehouse.pii_catalog``, and silver free text redacted by ``warehouse.free_text``.
 
 Its check warns when a column holds PII that no contract declares, or values contradict a
 declaration, naming the table, the column, the type and how many sampled values showed it.
@@ -12,7 +13,9 @@ from pipelines.defs.resources import HubStorage
 from pipelines.defs.transform.assets import dbt_models
 from privacy.catalog import CatalogRow, findings
 from privacy.detect import Detector
-from warehouse.pii_catalog import CATALOG_TABLE, build_catalog, store_catalog
+from privacy.names import NameIndex, golden_names
+from warehouse.free_text import redact_free_text
+from warehouse.pii_catalog import CATALOG_TABLE, build_catalog, golden_name_rows, store_catalog
 
 CATALOG = dg.AssetKey(["governance", "pii_catalog"])
 GROUP = "privacy"
@@ -63,3 +66,30 @@ def pii_catalog(context: dg.AssetExecutionContext, storage: HubStorage) -> dg.Ma
                       "contradicted": by_status.get("contradicted", 0),
                       **({"detail": dg.MetadataValue.md(_finding_table(found))} if found else {})})],
     )
+
+
+@dg.asset(
+    key=["silver", "free_text"],
+    deps=[dg.AssetKey(["bronze", "social", "posts"]), dg.AssetKey(["bronze", "crm", "activities"])],
+    group_name=GROUP,
+    kinds={"delta", "python"},
+    owners=["team:privacy"],
+    tags={"layer": "silver"},
+)
+def redacted_free_text(storage: HubStorage) -> dg.MaterializeResult:
+    """Social posts and bios, CRM activity subjects and bodies, with PII replaced by typed
+    placeholders (<PERSON>, <EMAIL_ADDRESS>, ...): Delta tables in silver/free_text/.
+    Person names include the golden records' names from the last published ``customer_360``
+    (the previous run's), so that redaction needs no gold of its own run."""
+    paths = storage.paths()
+    names = NameIndex(golden_names(golden_name_rows(paths.published_db)))
+    tables = redact_free_text(paths, Detector(names))
+    entities: Counter[str] = Counter()
+    for t in tables:
+        entities.update(t.entities)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": sum(t.rows for t in tables),
+        "known_customer_name_spellings": names.size,
+        "entities_by_type": dg.MetadataValue.json(dict(sorted(entities.items()))),
+        **{f"{t.name}_rows": t.rows for t in tables},
+    })
