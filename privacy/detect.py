@@ -27,7 +27,7 @@ DEFAULT_THRESHOLD = 0.5
 # text. No recognizer's pattern spans the separator ("|" between line breaks), and the
 # hub's context windows stop at it (recognizers.rule.SEPARATOR).
 SEPARATOR = rule.SEPARATOR
-CHUNK_TEXTS = 48
+CHUNK_TEXTS = 128
 _DIGITS = re.compile(r"\d")
 _NAME_SHAPE = re.compile(r"[A-Z\u4e00-\u9fff]")
 NUMERIC = ("PHONE_NUMBER", "CREDIT_CARD", "CN_RESIDENT_ID", "US_SSN", "IBAN_CODE", "PASSPORT",
