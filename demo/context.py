@@ -12,6 +12,8 @@ from demo.layout import WorldPaths
 from demo.pools import Companies, LocalePool
 from demo.population import People
 
+PII_SPAN_SCHEMA = {"source": pl.String, "entity": pl.String, "source_record_id": pl.String,
+                   "field": pl.String, "type": pl.String, "start": pl.Int64, "end": pl.Int64}
 TRUTH_SCHEMA = {"source": pl.String, "entity": pl.String, "source_record_id": pl.String,
                 "person_id": pl.String}
 
@@ -35,6 +37,8 @@ class Context:
     # (person, platform, handle; main profiles first) and every DM (platform, handle, _t).
     social_profiles: pl.DataFrame | None = None
     social_dms: pl.DataFrame | None = None
+    # Where the PII planted in free text stands (demo/text.py spans), per record and field.
+    pii_spans: list[pl.DataFrame] = field(default_factory=list)
 
     def rng(self, name: str) -> np.random.Generator:
         """One stream per source: changing one simulator leaves the others' output alone."""
@@ -61,3 +65,13 @@ class Context:
               record_id: str | None, kind: str, field_name: str | None) -> None:
         self.planted.append({"source": source, "entity": entity, "file": file, "line": line,
                              "record_id": record_id, "kind": kind, "field": field_name})
+
+    def add_pii_spans(self, source: str, entity: str, field_name: str, record_ids: Any,
+                      spans: list[list[tuple[str, int, int]]]) -> None:
+        rows = [(rid, kind, start, end) for rid, text_spans in zip(record_ids, spans, strict=True)
+                for kind, start, end in text_spans]
+        self.pii_spans.append(pl.DataFrame({
+            "source": [source] * len(rows), "entity": [entity] * len(rows),
+            "source_record_id": [r[0] for r in rows], "field": [field_name] * len(rows),
+            "type": [r[1] for r in rows], "start": [r[2] for r in rows],
+            "end": [r[3] for r in rows]}, schema=PII_SPAN_SCHEMA))

@@ -195,12 +195,15 @@ def activity_frame(ctx: Context, rng: np.random.Generator, contacts: pl.DataFram
     order = np.lexsort((c, t))
     c, t, kind = c[order], t[order], kind[order]
     names = view.full_name(rng)[c]
-    subjects, bodies = TextMaker(rng).activities(
+    maker = TextMaker(rng)
+    subjects, bodies = maker.activities(
         kind, people.is_zh()[person[c]], names, view.email[c], view.phone[c],
         people.national_id[person[c]])
     updated = np.minimum(t + rng.integers(0, 3 * clock.DAY, len(c)), ctx.now)
+    ids = ctx.ids("crm/activities", len(c), "AV", 9)
+    ctx.add_pii_spans("crm", "activities", "body", ids, maker.spans)
     return frame({
-        "id": ctx.ids("crm/activities", len(c), "AV", 9),
+        "id": ids,
         "contact_id": contacts["id"].to_numpy()[c], "type": kind,
         "subject": np.array(subjects, dtype=object), "body": np.array(bodies, dtype=object),
         "occurred_at": clock.fmt(t, clock.API_TS), "updated_at": clock.fmt(updated, clock.API_TS),

@@ -23,6 +23,11 @@ class WorldPaths:
         return self.truth_dir / "truth.parquet"
 
     @property
+    def pii_spans(self) -> Path:
+        """Where the PII planted in free text stands: (record, field, type, start, end)."""
+        return self.truth_dir / "pii_spans.parquet"
+
+    @property
     def people(self) -> Path:
         return self.truth_dir / "people.parquet"
 

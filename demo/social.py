@@ -120,12 +120,15 @@ def posts(ctx: Context, rng: np.random.Generator, prof: pl.DataFrame, start: np.
     kind[(kind == "comment") & (np.arange(n) == 0)] = "post"
     email, phone = prof["email"].to_numpy()[p], prof["phone"].to_numpy()[p]
     reactions = np.where(kind == "dm", 0, rng.lognormal(1.2, 1.3, n).astype(np.int64))
+    maker = TextMaker(rng)
+    text = np.array(maker.posts(lang_zh, negative, email, phone), dtype=object)
+    ctx.add_pii_spans("social", "posts", "text", post_id, maker.spans)
     return frame({
         "post_id": post_id, "platform": prof["platform"].to_numpy()[p], "kind": kind,
         "parent_id": parent, "handle": prof["handle"].to_numpy()[p],
         "display_name": prof["display_name"].to_numpy()[p], "bio": prof["bio"].to_numpy()[p],
         "lang": np.where(lang_zh, "zh", "en").astype(object),
-        "text": np.array(TextMaker(rng).posts(lang_zh, negative, email, phone), dtype=object),
+        "text": text,
         "created_at": clock.fmt(t, clock.API_TS), "reactions": reactions,
         "_city": people.city[owner[p]], "_t": t,
     })

@@ -35,11 +35,33 @@ BIO_EN = ("Coffee, cycling and smart homes.", "Dad of two. Tinkerer.", "Engineer
 BIO_ZH = ("热爱生活，喜欢旅行。", "智能家居爱好者", "两个孩子的妈妈", "工程师，业余摄影。", "坐标{c}", "")
 
 
+Span = tuple[str, int, int]  # (entity type, start, end) of planted PII, for the ground truth
+
+
+def spans(text: str, planted: list[tuple[str, str]]) -> list[Span]:
+    """Where each planted (type, value) stands in ``text``."""
+    out = []
+    for kind, value in planted:
+        at = text.find(value) if value else -1
+        if at >= 0:
+            out.append((kind, at, at + len(value)))
+    return out
+
+
+def contact_type(contact: str) -> str:
+    return "EMAIL_ADDRESS" if "@" in contact else "PHONE_NUMBER"
+
+
 class TextMaker:
-    """Draws random choices up front per batch; loops only assemble strings."""
+    """Draws random choices up front per batch; loops only assemble strings.
+
+    ``spans`` holds, per text made by the last call, where its planted PII stands: the
+    ground truth that redaction benchmarks score against.
+    """
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
+        self.spans: list[list[Span]] = []
 
     def _pick(self, options: tuple[str, ...], n: int) -> list[str]:
         return [options[i] for i in self.rng.integers(0, len(options), n)]
@@ -53,16 +75,22 @@ class TextMaker:
         prob_en, prob_zh = self._pick(PROBLEMS_EN, n), self._pick(PROBLEMS_ZH, n)
         tickets = self.rng.integers(10_000, 99_999, n)
         subjects, bodies = [], []
+        self.spans = []
         for i in range(n):
             k, z = kind[i], zh[i] and r[i, 0] < 0.75
             contact = email[i] if r[i, 1] < 0.5 and email[i] else phone[i] or "no contact given"
+            planted = [("PERSON", name[i])]
+            if contact != "no contact given":
+                planted.append((contact_type(contact), contact))
             if k == "ticket":
                 extra = ""
                 if z and national_id[i] and r[i, 2] < 0.25:
                     extra = f"身份证号{national_id[i]}。"
+                    planted.append(("CN_RESIDENT_ID", national_id[i]))
                 elif r[i, 2] > 0.95:
-                    extra = (f"客户提供的银行卡号{luhn_card(self.rng)}。" if z
-                             else f" Card on file: {luhn_card(self.rng)}.")
+                    card = luhn_card(self.rng)
+                    extra = f"客户提供的银行卡号{card}。" if z else f" Card on file: {card}."
+                    planted.append(("CREDIT_CARD", card))
                 if z:
                     subjects.append(f"工单#{tickets[i]}：{prob_zh[i]}")
                     bodies.append(f"客户{name[i]}投诉：{prob_zh[i]}。联系方式{contact}。{extra}")
@@ -82,6 +110,7 @@ class TextMaker:
                 subjects.append("客户会面" if z else "Meeting")
                 bodies.append(f"与{name[i]}会面，讨论{topic_zh[i]}。" if z else
                               f"Met {name[i]} to discuss {topic_en[i]}. Next step agreed.")
+            self.spans.append(spans(bodies[-1], planted))
         return subjects, bodies
 
     def posts(self, zh: np.ndarray, negative: np.ndarray, email: np.ndarray,
@@ -93,7 +122,9 @@ class TextMaker:
         comp_en, comp_zh = self._pick(COMPLAIN_EN, n), self._pick(COMPLAIN_ZH, n)
         prob_en, prob_zh = self._pick(PROBLEMS_EN, n), self._pick(PROBLEMS_ZH, n)
         out = []
+        self.spans = []
         for i in range(n):
+            planted = []
             if negative[i]:
                 t = comp_zh[i].format(x=prob_zh[i]) if zh[i] else comp_en[i].format(x=prob_en[i])
             else:
@@ -101,7 +132,9 @@ class TextMaker:
             if r[i, 0] < 0.08 and (email[i] or phone[i]):  # people do post contact details
                 contact = email[i] if r[i, 1] < 0.5 and email[i] else phone[i] or email[i]
                 t += f" 私信或联系我：{contact}" if zh[i] else f" DM me or reach me at {contact}"
+                planted.append((contact_type(contact), contact))
             out.append(t)
+            self.spans.append(spans(t, planted))
         return out
 
     def bios(self, zh: np.ndarray, city: np.ndarray, email: np.ndarray) -> list[str]:

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from demo import clock, crm, erp, iot, links, social
-from demo.context import Context
+from demo.context import PII_SPAN_SCHEMA, Context
 from demo.layout import WorldPaths, paths
 from demo.pools import Companies, build_companies, build_pools
 from demo.population import People, build_people
@@ -82,7 +82,13 @@ def _generate(p: WorldPaths, people: int, seed: int) -> dict[str, Any]:
     population.to_frame(companies).write_parquet(p.people)
     _companies_frame(companies).write_parquet(p.companies)
     pl.concat(ctx.truth).write_parquet(p.truth)
+    _pii_spans(ctx).write_parquet(p.pii_spans)
     return _finish(ctx, {"seed": seed, "people": people})
+
+
+def _pii_spans(ctx: Context, before: pl.DataFrame | None = None) -> pl.DataFrame:
+    parts = ([before] if before is not None else []) + ctx.pii_spans
+    return pl.concat(parts) if parts else pl.DataFrame(schema=PII_SPAN_SCHEMA)
 
 
 def advance(root: Path, days: int = 1, seed: int = 43) -> dict[str, Any]:
@@ -113,6 +119,8 @@ def _advance(p: WorldPaths, days: int, seed: int) -> dict[str, Any]:
         source.advance(ctx, truth, since)
     population.to_frame(companies).write_parquet(p.people)
     pl.concat([truth, *ctx.truth]).write_parquet(p.truth)
+    before = pl.read_parquet(p.pii_spans) if p.pii_spans.exists() else None
+    _pii_spans(ctx, before).write_parquet(p.pii_spans)
     return _finish(ctx, {"seed": manifest["seed"], "people": manifest["people"]})
 
 

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 FieldType = Literal["string", "int", "float", "bool", "json", "timestamp"]
+# L1 public, L2 internal, L3 personal, L4 special or identifying (national ID, card,
+# precise location). docs/privacy.md says what each level means for a reader.
+Level = Literal["L1", "L2", "L3", "L4"]
 
 FUTURE_TOLERANCE = dt.timedelta(days=1)
 
@@ -32,6 +35,10 @@ class Field:
     max_len: int | None = None
     # For a timestamp: how far past the pull's start a value may lie; None means no limit.
     max_ahead: dt.timedelta | None = None
+    # What personal data the field holds (Presidio's entity names where one fits, NONE for
+    # none) and how sensitive it is. The PII catalog checks these against the values.
+    pii: str = "NONE"
+    level: Level = "L2"
 
 
 @dataclass(frozen=True)
@@ -48,27 +55,37 @@ class EntityContract:
         return f"{self.source}/{self.entity}"
 
 
-def _s(max_len: int = 200, required: bool = False) -> Field:
-    return Field("string", required, max_len)
+def _s(max_len: int = 200, required: bool = False, pii: str = "NONE", level: Level = "L2") -> Field:
+    return Field("string", required, max_len, pii=pii, level=level)
 
 
-NAME = _s(200)
-EMAIL = _s(320)
-PHONE = _s(40)
+def _text(max_len: int) -> Field:
+    """Free text people write: it may carry any PII, so it is personal until redacted."""
+    return _s(max_len, pii="FREE_TEXT", level="L3")
+
+
+NAME = _s(200, pii="PERSON", level="L3")
+EMAIL = _s(320, pii="EMAIL_ADDRESS", level="L3")
+PHONE = _s(40, pii="PHONE_NUMBER", level="L3")
+# Birth dates arrive in each source's own format; identity standardisation reads them.
+BIRTH_DATE = _s(40, pii="DATE_OF_BIRTH", level="L3")
+STREET = _s(200, pii="LOCATION", level="L3")
+POSTCODE = _s(20, pii="POSTCODE", level="L3")
+CITY = _s(200, pii="CITY", level="L2")
+COMPANY = _s(200, pii="ORGANIZATION", level="L2")
+LABEL = _s(200)  # product and deal names
 TS_REQ = Field("timestamp", True, 40, FUTURE_TOLERANCE)
 TS = Field("timestamp", False, 40, FUTURE_TOLERANCE)
 PLANNED_DATE = Field("timestamp", False, 40)
-# Birth dates arrive in each source's own format; identity standardisation reads them.
-BIRTH_DATE = _s(40)
 # platform:handle of a social profile a source linked to the record (demo/links.py).
-SOCIAL_ID = _s(120)
+SOCIAL_ID = _s(120, pii="SOCIAL_HANDLE", level="L3")
 
 CRM_CONTACTS = EntityContract(
     "crm", "contacts", ("id",),
     {
         "id": _s(64, True), "first_name": NAME, "last_name": NAME, "email": EMAIL,
-        "phone": PHONE, "company_name": NAME, "account_id": _s(64), "street": NAME,
-        "city": NAME, "postcode": _s(20), "country": _s(2), "birth_date": BIRTH_DATE,
+        "phone": PHONE, "company_name": COMPANY, "account_id": _s(64), "street": STREET,
+        "city": CITY, "postcode": POSTCODE, "country": _s(2), "birth_date": BIRTH_DATE,
         "owner": _s(64), "lifecycle_stage": _s(40), "email_opt_in": Field("bool"),
         "social_profile": SOCIAL_ID, "created_at": TS_REQ, "updated_at": TS_REQ,
     },
@@ -77,7 +94,7 @@ CRM_CONTACTS = EntityContract(
 CRM_ACCOUNTS = EntityContract(
     "crm", "accounts", ("id",),
     {
-        "id": _s(64, True), "name": NAME, "domain": _s(253), "industry": _s(80),
+        "id": _s(64, True), "name": COMPANY, "domain": _s(253), "industry": _s(80),
         "country": _s(2), "owner": _s(64), "created_at": TS_REQ, "updated_at": TS_REQ,
     },
     cursor_field="updated_at",
@@ -85,7 +102,7 @@ CRM_ACCOUNTS = EntityContract(
 CRM_OPPORTUNITIES = EntityContract(
     "crm", "opportunities", ("id",),
     {
-        "id": _s(64, True), "account_id": _s(64), "contact_id": _s(64), "name": NAME,
+        "id": _s(64, True), "account_id": _s(64), "contact_id": _s(64), "name": LABEL,
         "stage": _s(40), "amount": Field("float"), "currency": _s(3), "close_date": PLANNED_DATE,
         "created_at": TS_REQ, "updated_at": TS_REQ,
     },
@@ -94,8 +111,8 @@ CRM_OPPORTUNITIES = EntityContract(
 CRM_ACTIVITIES = EntityContract(
     "crm", "activities", ("id",),
     {
-        "id": _s(64, True), "contact_id": _s(64), "type": _s(20, True), "subject": _s(300),
-        "body": _s(5000), "occurred_at": TS_REQ, "updated_at": TS_REQ,
+        "id": _s(64, True), "contact_id": _s(64), "type": _s(20, True), "subject": _text(300),
+        "body": _text(5000), "occurred_at": TS_REQ, "updated_at": TS_REQ,
     },
     cursor_field="updated_at",
 )
@@ -104,8 +121,9 @@ ERP_CUSTOMERS = EntityContract(
     "erp", "customers", ("customer_no",),
     {
         "customer_no": _s(32, True), "kind": _s(10, True), "name": NAME, "first_name": NAME,
-        "last_name": NAME, "birth_date": BIRTH_DATE, "national_id": _s(32), "tax_id": _s(32),
-        "email": EMAIL, "phone": PHONE, "street": NAME, "city": NAME, "postcode": _s(20),
+        "last_name": NAME, "birth_date": BIRTH_DATE,
+        "national_id": _s(32, pii="NATIONAL_ID", level="L4"), "tax_id": _s(32, pii="TAX_ID"),
+        "email": EMAIL, "phone": PHONE, "street": STREET, "city": CITY, "postcode": POSTCODE,
         "country": _s(2), "social_login": SOCIAL_ID, "created_at": TS_REQ,
         "updated_at": TS_REQ,
     },
@@ -123,7 +141,7 @@ ERP_CUSTOMER_CONTACTS = EntityContract(
 ERP_PRODUCTS = EntityContract(
     "erp", "products", ("sku",),
     {
-        "sku": _s(32, True), "name": NAME, "category": _s(80), "list_price": Field("float"),
+        "sku": _s(32, True), "name": LABEL, "category": _s(80), "list_price": Field("float"),
         "updated_at": TS_REQ,
     },
     cursor_field="updated_at",
@@ -158,8 +176,8 @@ SOCIAL_POSTS = EntityContract(
     "social", "posts", ("post_id",),
     {
         "post_id": _s(64, True), "platform": _s(20, True), "kind": _s(10), "parent_id": _s(64),
-        "handle": _s(100, True), "display_name": NAME, "bio": _s(1000), "lang": _s(8),
-        "text": _s(5000), "created_at": TS_REQ, "reactions": Field("int"),
+        "handle": _s(100, True, pii="SOCIAL_HANDLE", level="L3"), "display_name": NAME,
+        "bio": _text(1000), "lang": _s(8), "text": _text(5000), "created_at": TS_REQ, "reactions": Field("int"),
     },
 )
 
@@ -167,7 +185,7 @@ IOT_DEVICES = EntityContract(
     "iot", "devices", ("serial",),
     {
         "serial": _s(64, True), "model": _s(80), "owner_name": NAME, "owner_email": EMAIL,
-        "owner_phone": PHONE, "owner_postcode": _s(20), "owner_country": _s(2),
+        "owner_phone": PHONE, "owner_postcode": POSTCODE, "owner_country": _s(2),
         "registered_at": TS, "firmware": _s(40),
     },
 )

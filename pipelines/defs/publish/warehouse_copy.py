@@ -4,6 +4,7 @@ blocks the next run and never sees a half-built warehouse."""
 
 import dagster as dg
 
+from pipelines.defs.privacy.assets import CATALOG
 from pipelines.defs.publish.assets import MARTS
 from pipelines.defs.resources import HubStorage
 from pipelines.defs.transform.assets import dbt_models
@@ -16,7 +17,7 @@ from warehouse.database import publish_database
 # good copy.
 UPSTREAM = sorted(
     {*dbt_models.keys, *gold_feature_snapshots.keys,
-     *(dg.AssetKey(["gold", table]) for table in (*MARTS, "customer_features_daily"))}
+     *(dg.AssetKey(["gold", table]) for table in (*MARTS, "customer_features_daily")), CATALOG}
 )
 
 
