@@ -174,11 +174,16 @@ def publish_stream(
                          protocol=mqtt.MQTTv5)
     client.max_inflight_messages_set(1000)
     client.reconnect_delay_set(0.2, 5)
+    acked = [0]
+
+    def on_publish(*_args: object) -> None:
+        acked[0] += 1
+
+    client.on_publish = on_publish
     client.connect_async(host, port, keepalive=30)
     client.loop_start()
     summary = PublishSummary(devices=len(devices), silent_device=fleet.silent)
     seen: set[str] = set()
-    infos: list[mqtt.MQTTMessageInfo] = []
     queue: list[_Pending] = []
     next_burst = faults.burst_every_s / 2
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -203,9 +208,8 @@ def publish_stream(
                     item = heapq.heappop(queue)
                     props = Properties(PacketTypes.PUBLISH)
                     props.UserProperty = [("message_id", item.message_id), ("sent_at", f"{time.time():.6f}")]
-                    info = client.publish(f"{TOPIC_PREFIX}/{item.device}", item.payload, qos=1,
-                                          properties=props)
-                    infos.append(info)
+                    client.publish(f"{TOPIC_PREFIX}/{item.device}", item.payload, qos=1,
+                                   properties=props)
                     published_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
                     log.write(json.dumps({"message_id": item.message_id, "device_id": item.device,
                                           "published_at": published_at, "malformed": item.malformed}) + "\n")
@@ -220,14 +224,12 @@ def publish_stream(
                     last_note = elapsed
                     progress(f"  {elapsed:5.0f}s  published {summary.published:,}")
                 time.sleep(0.005)
-        # A message published while the broker was away is sent on reconnect, so poll
-        # rather than wait_for_publish (which gives up on a message queued offline).
+        # A message published while the broker was away is sent on reconnect, so count the
+        # PUBACKs rather than wait_for_publish (which gives up on a message queued offline).
         deadline = time.monotonic() + ack_timeout_s
-        waiting = [info for info in infos if not info.is_published()]
-        while waiting and time.monotonic() < deadline:
+        while acked[0] < summary.published and time.monotonic() < deadline:
             time.sleep(0.05)
-            waiting = [info for info in waiting if not info.is_published()]
-        summary.unacknowledged = len(waiting)
+        summary.unacknowledged = summary.published - acked[0]
     finally:
         client.loop_stop()
         client.disconnect()

@@ -104,6 +104,7 @@ class IotStreamConsumer:
         self._before_commit = before_commit
         self._run = uuid.uuid4().hex[:8]
         self._landing, self._known = self._restore()
+        self.subscribed = threading.Event()
 
     def _restore(self) -> tuple[BronzeLanding, set[str]]:
         """The landing and the message IDs already in bronze, read back from the tables."""
@@ -113,6 +114,7 @@ class IotStreamConsumer:
     def run(self) -> StreamStats:
         opts = self.options
         sub = MqttSubscription(opts.host, opts.port, opts.client_id, TOPIC, opts.max_in_flight)
+        sub.subscribed = self.subscribed
         sub.start()
         log.info("stream iot: consuming %s into %s (%d message IDs already landed)",
                  self.source_uri, self.table, len(self._known))

@@ -75,6 +75,7 @@ class MqttSubscription:
         self.reconnects = 0
         self._keepalive = keepalive_s
         self._max_in_flight = max_in_flight
+        self._stopping = False
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         client.manual_ack_set(True)
         client.reconnect_delay_set(1, max_backoff_s)
@@ -94,6 +95,7 @@ class MqttSubscription:
 
     def stop(self) -> None:
         """Disconnect; the session and its unacknowledged messages stay with the broker."""
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -120,11 +122,14 @@ class MqttSubscription:
         client.subscribe(self.topic, qos=1)
 
     def _on_subscribe(self, *_args: object) -> None:
+        log.info("stream: subscribed to %s with QoS 1", self.topic)
         self.subscribed.set()
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object,
                        reason: ReasonCode, _props: Properties | None) -> None:
         self.connected.clear()
+        if self._stopping:
+            return
         log.warning("stream: lost the broker %s:%s (%s); reconnecting with backoff",
                     self.host, self.port, reason)
 
