@@ -42,6 +42,9 @@ def stream_iot(
     flush_interval: Annotated[
         float, typer.Option(help="Seconds between micro-batch commits (at most 1).", max=1.0, min=0.05)
     ] = 0.5,
+    compact_every: Annotated[
+        int, typer.Option(help="Compact and vacuum the tables every this many commits.", min=1)
+    ] = 120,
 ) -> None:
     """Consume device telemetry from MQTT into bronze/iot/telemetry; SIGTERM flushes and exits 0."""
     from pipelines.stream.iot_consumer import IotStreamConsumer, StreamOptions
@@ -49,7 +52,7 @@ def stream_iot(
     host, port = _address(broker, "hub stream iot")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     options = StreamOptions(host=host, port=port, client_id=client_id, idle_exit_s=idle_exit,
-                            flush_interval_s=flush_interval)
+                            flush_interval_s=flush_interval, compact_every=compact_every)
     consumer = IotStreamConsumer(hub_paths(), options)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: consumer.stop.set())

@@ -24,11 +24,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from pipelines.stream.mqtt_source import Delivery, MqttSubscription
 from quality.contracts import IOT_TELEMETRY
 from quality.row_validation import RawRecord
 from warehouse import delta_store
-from warehouse.bronze import BronzeLanding
+from warehouse.bronze import BronzeLanding, bronze_schema
 from warehouse.layout import HubPaths
 
 log = logging.getLogger("hub.stream")
@@ -113,6 +115,9 @@ class IotStreamConsumer:
 
     def run(self) -> StreamStats:
         opts = self.options
+        # pyarrow imports pandas on its first from_pylist (seconds on a cold start); pay that
+        # before subscribing, not inside the first micro-batch while messages queue up.
+        pa.Table.from_pylist([], schema=bronze_schema(IOT_TELEMETRY))
         sub = MqttSubscription(opts.host, opts.port, opts.client_id, TOPIC, opts.max_in_flight)
         sub.subscribed = self.subscribed
         sub.start()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
 from deltalake import DeltaTable
 
+from pipelines.stream.iot_consumer import IotStreamConsumer, StreamOptions
 from tests.pipelines.stream.landed import (
     assert_exactly_once,
     published,
@@ -75,3 +78,28 @@ def test_sigterm_flushes_and_exits_zero_and_a_rerun_adds_nothing(
     assert DeltaTable(str(stream_paths.bronze_table("iot", "telemetry"))).to_pyarrow_dataset().count_rows() == rows
     status = json.loads(stream_paths.stream_status("iot").read_text())
     assert {"received", "accepted", "quarantined", "duplicates", "queue_depth", "lag_s_p95"} <= set(status)
+
+
+def test_the_consumer_compacts_and_vacuums_its_small_files(
+        stream_paths: HubPaths, broker: Mosquitto, tmp_path: Path) -> None:
+    log = tmp_path / "published.jsonl"
+    table = stream_paths.bronze_table("iot", "telemetry")
+    consumer = IotStreamConsumer(stream_paths, StreamOptions(
+        "127.0.0.1", broker.port, idle_exit_s=None, compact_every=4, vacuum_retention_hours=0,
+        flush_interval_s=0.2))
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    assert consumer.subscribed.wait(30)
+    publisher = start_publisher(stream_paths, broker.url, log, rate=200, seconds=5, out=tmp_path / "pub.log")
+    assert publisher.wait(timeout=120) == 0
+    deadline = time.monotonic() + 60
+    while consumer.stats.received < len(published(log)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    consumer.stop.set()
+    thread.join(timeout=60)
+    assert consumer.stats.commits >= 12 and consumer.stats.compactions >= 3
+    live = DeltaTable(str(table)).file_uris()
+    # Without compaction there would be one file per commit; vacuum left no dead file on disk.
+    assert len(live) < consumer.stats.commits / 2
+    assert len(list(table.glob("*.parquet"))) == len(live)
+    assert_exactly_once(log, stream_paths)
