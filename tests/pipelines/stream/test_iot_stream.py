@@ -103,3 +103,20 @@ def test_the_consumer_compacts_and_vacuums_its_small_files(
     assert len(live) < consumer.stats.commits / 2
     assert len(list(table.glob("*.parquet"))) == len(live)
     assert_exactly_once(log, stream_paths)
+
+
+def test_stream_commands_refuse_a_bad_broker_url(hub_paths: HubPaths) -> None:
+    import os
+    import subprocess
+
+    from tests.pipelines.stream.landed import HUB
+
+    env = {**os.environ, "HUB_DATA_DIR": str(hub_paths.root)}
+    cases = [
+        (["simulate", "--stream", "--log", "x.jsonl"], "--stream needs --broker"),
+        (["simulate", "--stream", "--broker", "http://h:1", "--log", "x.jsonl"], "mqtt://HOST:PORT"),
+        (["stream", "iot", "--broker", "127.0.0.1:1883"], "mqtt://HOST:PORT"),
+    ]
+    for args, message in cases:
+        done = subprocess.run([HUB, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
