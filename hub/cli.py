@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -16,6 +17,7 @@ import typer
 from hub.features_cli import features_app
 from hub.identity_cli import identity_app
 from hub.privacy_cli import privacy_app
+from hub.stream_cli import simulate_stream, stream_app
 from pipelines.environment import apply_env_defaults, hub_paths
 from warehouse.layout import PROJECT_ROOT
 
@@ -39,6 +41,7 @@ _CRM_URL_EXPLICIT = False
 app.add_typer(identity_app, name="identity", help="Identity resolution: resolve, explain, evaluate, train.")
 app.add_typer(features_app, name="features", help="The feature registry for ML models.")
 app.add_typer(privacy_app, name="privacy", help="PII protection: catalog and free-text detection.")
+app.add_typer(stream_app, name="stream", help="Stream consumers: MQTT telemetry into bronze.")
 
 
 @app.command()
@@ -49,9 +52,20 @@ def simulate(
         int | None, typer.Option(help="Instead of a new world, advance the existing one by this many days.")
     ] = None,
     force: Annotated[bool, typer.Option(help="Regenerate even if a world with this seed and size exists.")] = False,
+    stream: Annotated[
+        bool, typer.Option(help="Instead of files, publish the world's device telemetry to an MQTT broker.")
+    ] = False,
+    broker: Annotated[str | None, typer.Option(help="With --stream: the broker, mqtt://HOST:PORT.")] = None,
+    rate: Annotated[float, typer.Option(help="With --stream: messages per second.")] = 100.0,
+    seconds: Annotated[float, typer.Option(help="With --stream: how long to publish.")] = 30.0,
+    log: Annotated[Path | None, typer.Option(help="With --stream: the publisher log (JSON lines).")] = None,
 ) -> None:
     """Generate the simulated CRM, ERP, social and IoT systems under $HUB_DATA_DIR/world."""
     import json
+
+    if stream:
+        simulate_stream(broker, rate, seconds, log, seed)
+        return
 
     from demo import world
 

@@ -194,6 +194,8 @@ IOT_TELEMETRY = EntityContract(
     {
         "event_id": _s(64, True), "device_id": _s(64, True), "ts": TS_REQ,
         "metrics": Field("json"), "alerts": Field("json"),
+        # Set by the MQTT stream (one per message, what exactly-once is keyed on); files have none.
+        "message_id": _s(64),
     },
 )
 

@@ -139,3 +139,27 @@ def overwrite(path: Path, table: pa.Table, partition_by: list[str] | None = None
 def register(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> None:
     """Expose a Delta table to DuckDB as a view over its Arrow dataset (no extension needed)."""
     con.register(name, DeltaTable(str(path)).to_pyarrow_dataset())
+
+
+def file_count(path: Path) -> int:
+    """Live data files: what a reader opens; many small ones make every read slower."""
+    if not exists(path):
+        return 0
+    return len(DeltaTable(str(path)).file_uris())
+
+
+def compact(path: Path) -> dict[str, int]:
+    """Rewrite small files into few large ones (a new version; readers see the same rows)."""
+    if not exists(path):
+        return {"files_removed": 0, "files_added": 0}
+    metrics = DeltaTable(str(path)).optimize.compact()
+    return {"files_removed": int(metrics.get("numFilesRemoved", 0)),
+            "files_added": int(metrics.get("numFilesAdded", 0))}
+
+
+def vacuum(path: Path, retention_hours: int) -> int:
+    """Delete files no version younger than ``retention_hours`` still needs; returns how many."""
+    if not exists(path):
+        return 0
+    return len(DeltaTable(str(path)).vacuum(retention_hours=retention_hours, dry_run=False,
+                                            enforce_retention_duration=False))

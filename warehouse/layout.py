@@ -101,6 +101,10 @@ class HubPaths:
         """The hash-chained audit log."""
         return self.state / "audit"
 
+    def stream_status(self, stream: str) -> Path:
+        """A stream consumer's last report: counters, queue depth and lag."""
+        return self.state / "stream" / f"{stream}.json"
+
     def bronze_table(self, source: str, entity: str) -> Path:
         return self.bronze / source / entity
 

@@ -1,0 +1,1 @@
+"""Long-running stream consumers: MQTT messages into bronze, exactly once."""
