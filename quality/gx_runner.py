@@ -112,8 +112,11 @@ def _result(suite: Suite, expectation: Expectation, raw: Any, engine: Any) -> Ex
     )
 
 
-def run_suite(db: Path, suite: Suite) -> SuiteResult:
-    """Validate ``suite`` against the DuckDB file ``db`` through a GX SQL datasource."""
+def run_suites(db: Path, suites: list[Suite]) -> list[SuiteResult]:
+    """Validate each suite against the DuckDB file ``db`` through one GX SQL datasource.
+
+    The connection is closed before returning, so the caller can open the file again.
+    """
     gx = _gx()
     import great_expectations.expectations as gxe
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -121,15 +124,37 @@ def run_suite(db: Path, suite: Suite) -> SuiteResult:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_sql(name="warehouse", connection_string=f"duckdb:///{db}")
-    # A query asset, because GX's DuckDB dialect drops the schema of a table asset.
-    asset = source.add_query_asset(name=suite.table_name, query=f"select * from {suite.table}")
-    batch = asset.add_batch_definition_whole_table("all").get_batch()
-    gx_suite = gx.ExpectationSuite(name=suite.name)
-    for expectation in suite.expectations:
-        gx_suite.add_expectation(_gx_expectation(gxe, expectation, suite.key))
-    validation = batch.validate(
-        gx_suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": list(suite.key)}
-    )
-    engine = batch.data.execution_engine
-    by_name = {r.expectation_config.description: r for r in validation.results}
-    return SuiteResult(suite, tuple(_result(suite, e, by_name[e.name], engine) for e in suite.expectations))
+    results = []
+    engines: list[Any] = []
+    try:
+        for suite in suites:
+            # A query asset, because GX's DuckDB dialect drops the schema of a table asset.
+            asset = source.add_query_asset(name=suite.name, query=f"select * from {suite.table}")
+            batch = asset.add_batch_definition_whole_table("all").get_batch()
+            engine = batch.data.execution_engine
+            engines.append(engine)
+            gx_suite = gx.ExpectationSuite(name=suite.name)
+            for expectation in suite.expectations:
+                gx_suite.add_expectation(_gx_expectation(gxe, expectation, suite.key))
+            validation = batch.validate(
+                gx_suite,
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": list(suite.key)},
+            )
+            by_name = {r.expectation_config.description: r for r in validation.results}
+            results.append(SuiteResult(suite, tuple(_result(suite, e, by_name[e.name], engine) for e in suite.expectations)))
+    finally:
+        for engine in engines:
+            # DuckDB lets a process open a file only with one configuration at a time, and GX's
+            # connection carries its own; close it so the caller can open the file again.
+            if getattr(engine, "_connection", None) is not None:
+                engine._connection.close()
+                engine._connection = None
+            engine.engine.dispose()
+        source.get_execution_engine().close()
+        source.get_engine().dispose()
+    return results
+
+
+def run_suite(db: Path, suite: Suite) -> SuiteResult:
+    """Validate one suite against the DuckDB file ``db``."""
+    return run_suites(db, [suite])[0]
