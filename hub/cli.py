@@ -15,6 +15,7 @@ import typer
 
 from hub.features_cli import features_app
 from hub.identity_cli import identity_app
+from hub.quality_cli import quality_app
 from pipelines.environment import apply_env_defaults, hub_paths
 from warehouse.layout import PROJECT_ROOT
 
@@ -37,6 +38,7 @@ _CRM_URL_EXPLICIT = False
 
 app.add_typer(identity_app, name="identity", help="Identity resolution: resolve, explain, evaluate, train.")
 app.add_typer(features_app, name="features", help="The feature registry for ML models.")
+app.add_typer(quality_app, name="quality", help="Data quality: quarantined rows and the quality report.")
 
 
 @app.command()
