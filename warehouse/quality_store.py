@@ -66,17 +66,17 @@ def store_silver_quarantine(
         con.execute("create or replace table quality.silver_rejections as select * from rejections_in")
         for result in results:
             suite = result.suite
-            quarantined = con.sql(
+            quarantined = con.execute(
                 f"""select 'silver' as layer, '{suite.table_name}' as table_name, r.record_key, r.rules,
                        t._batch_id as batch_id, to_json(t)::varchar as payload, ?::timestamptz as quarantined_at
                     from {suite.table} as t
                     join quality.silver_rejections as r
                       on r.table_name = '{suite.table_name}' and r.record_key = {_key_sql(suite.key)}""",
-                params=[now],
+                [now],
             ).to_arrow_table()
             delta_store.overwrite(paths.layer_quarantine_table("silver", suite.table_name), quarantined)
-            rows_in = con.sql(f"select count(*) from {suite.table}").fetchone()[0]
-            passed = con.sql(
+            rows_in = con.execute(f"select count(*) from {suite.table}").fetchone()[0]
+            passed = con.execute(
                 f"""select count(*) from {suite.table} where {_key_sql(suite.key)} not in
                     (select record_key from quality.silver_rejections where table_name = '{suite.table_name}')"""
             ).fetchone()[0]
@@ -126,9 +126,11 @@ def refresh_summary(con: duckdb.DuckDBPyConnection, paths: HubPaths) -> None:
     con.register("listing", listing)
     con.execute(
         """create or replace table quality.quarantine_summary as
-           select layer, "table", unnest(string_split(rules, ';')) as rule,
-                  quarantined_at::date as day, count(*) as rows
-           from listing group by all order by all"""
+           with by_rule as (
+               select layer, "table", unnest(string_split(rules, ';')) as rule, quarantined_at::date as day
+               from listing
+           )
+           select layer, "table", rule, day, count(*) as rows from by_rule group by all order by all"""
     )
 
 

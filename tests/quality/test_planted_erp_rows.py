@@ -22,7 +22,7 @@ HUB = Path(sys.executable).parent / "hub"
 
 
 @pytest.fixture(scope="module")
-def planted_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubPaths, dict[str, str], int]]:
+def planted_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubPaths, dict[str, str], str]]:
     root = tmp_path_factory.mktemp("planted") / "hub"
     paths = HubPaths(root)
     world.generate(paths.world, people=300, seed=11)
@@ -33,14 +33,14 @@ def planted_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubP
                "HUB_ERP_URL": f"sqlite:///{paths.world / 'erp' / 'erp.sqlite'}",
                "HUB_LANDING_DIR": str(paths.world / "landing")}
         done = subprocess.run([str(HUB), "run"], env=env, capture_output=True, text=True, check=False)
-    yield paths, env, done.returncode if done.returncode == 0 else (done.returncode, done.stdout[-3000:], done.stderr[-3000:])
+    yield paths, env, "" if done.returncode == 0 else f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 
-def test_the_run_succeeds(planted_run: tuple[HubPaths, dict[str, str], int]) -> None:
-    assert planted_run[2] == 0
+def test_the_run_succeeds(planted_run: tuple[HubPaths, dict[str, str], str]) -> None:
+    assert planted_run[2] == "", planted_run[2]
 
 
-def test_each_planted_row_is_quarantined_under_its_rule(planted_run: tuple[HubPaths, dict[str, str], int]) -> None:
+def test_each_planted_row_is_quarantined_under_its_rule(planted_run: tuple[HubPaths, dict[str, str], str]) -> None:
     paths, env, _ = planted_run
     done = subprocess.run([str(HUB), "quality", "quarantine", "--layer", "silver"], env=env,
                           capture_output=True, text=True, check=True)
@@ -53,7 +53,7 @@ def test_each_planted_row_is_quarantined_under_its_rule(planted_run: tuple[HubPa
 
 
 def test_quarantined_rows_do_not_reach_the_marts_and_counts_reconcile(
-    planted_run: tuple[HubPaths, dict[str, str], int],
+    planted_run: tuple[HubPaths, dict[str, str], str],
 ) -> None:
     paths, _, _ = planted_run
     with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:

@@ -51,7 +51,7 @@ def suite_asset_check(suite: Suite, asset_key: dg.AssetKey, blocking: bool) -> d
     def _check(context: dg.AssetCheckExecutionContext, storage: HubStorage) -> dg.AssetCheckResult:
         paths = storage.paths()
         result = run_suites(paths.warehouse_db, [suite])[0]
-        record_results(paths, context.run_id, [result])
+        record_results(paths, context.run.run_id, [result])
         return check_result(result)
 
     return _check
