@@ -41,7 +41,7 @@ def test_the_run_succeeds(planted_run: tuple[HubPaths, dict[str, str], str]) -> 
 
 
 def test_each_planted_row_is_quarantined_under_its_rule(planted_run: tuple[HubPaths, dict[str, str], str]) -> None:
-    paths, env, _ = planted_run
+    _paths, env, _ = planted_run
     done = subprocess.run([str(HUB), "quality", "quarantine", "--layer", "silver"], env=env,
                           capture_output=True, text=True, check=True)
     rows = list(csv.DictReader(io.StringIO(done.stdout)))

@@ -4,13 +4,20 @@ quarantine, and the intermediate models read only the rows that passed."""
 import re
 
 import dagster as dg
+import duckdb
 
 from pipelines.defs.quality.suite_checks import check_name, check_result
 from pipelines.defs.resources import HubStorage
 from quality.gx_runner import run_suites
 from quality.quarantine import rejections
 from quality.suites import load_suites
-from warehouse.quality_store import record_results, store_silver_quarantine
+from warehouse.quality_report import write_report
+from warehouse.quality_store import (
+    publish_results,
+    record_results,
+    refresh_summary,
+    store_silver_quarantine,
+)
 
 SILVER_SUITES = load_suites("silver")
 SILVER_QUARANTINE = dg.AssetKey(["quality", "silver_quarantine"])
@@ -52,3 +59,19 @@ def silver_quarantine(context: dg.AssetExecutionContext, storage: HubStorage) ->
         # Quarantined rows are routed, not failures of the run: their rules report as warnings.
         check_results=[check_result(r, SILVER_QUARANTINE) for r in results],
     )
+
+
+@dg.asset(
+    key=dg.AssetKey(["quality", "quality_report"]),
+    group_name="quality",
+    deps=[SILVER_QUARANTINE, dg.AssetKey(["marts", "customer_360"])],
+)
+def quality_report(storage: HubStorage) -> dg.MaterializeResult:
+    """The quality report page (scores, trend, failing rules, quarantine, freshness, drift) and
+    the ``quality.quality_results`` and ``quality.quarantine_summary`` warehouse tables."""
+    paths = storage.paths()
+    with duckdb.connect(str(paths.warehouse_db)) as con:
+        publish_results(con, paths)
+        refresh_summary(con, paths)
+    written = write_report(paths, paths.root / "quality" / "report.html")
+    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(written))})

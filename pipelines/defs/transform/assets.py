@@ -13,7 +13,6 @@ from pipelines.lib.dbt_row_counts import with_row_counts
 from pipelines.lib.dbt_translator import HubDbtTranslator
 from warehouse.database import ensure_warehouse
 
-
 # Staging and the rest are two assets because the silver quarantine (pipelines/defs/quality) runs
 # between them: it reads the staging tables, and the intermediate models read what it let pass.
 STAGING = "path:models/staging"
