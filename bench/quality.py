@@ -138,7 +138,7 @@ def main() -> None:
         hub_failed = {r.name: r.rows_failed for r in hub.results}
         assert list(hub_failed.values()) == list(floor_counts[1:]), (hub_failed, floor_counts)
 
-        pandas_s, pandas_failed = gx_pandas(db, args.pandas_rows, s)
+        pandas_s, _pandas_failed = gx_pandas(db, args.pandas_rows, s)
 
     rps = {"hub": args.rows / hub_s, "pandas": args.pandas_rows / pandas_s, "floor": args.rows / floor_s}
     load = os.getloadavg()
