@@ -23,10 +23,10 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2433}
 header{background:#1d2433;color:#fff;padding:16px 24px}header h1{margin:0;font-size:22px}
 header p{margin:4px 0 0;opacity:.8;font-size:13px}
-main{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px;padding:16px 24px}
+main{display:grid;grid-template-columns:repeat(auto-fit,minmax(600px,1fr));gap:16px;padding:16px 24px}
 section{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 2px rgba(0,0,0,.08);overflow-x:auto}
 h2{font-size:16px;margin:4px 0 10px}table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e6e8ec}th{color:#5b6478;font-weight:600}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e6e8ec;overflow-wrap:anywhere}th{color:#5b6478;font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums}.ok{color:#17803d}.warn{color:#b26a00}.bad{color:#c0262d}
 .bar{background:#e6e8ec;border-radius:4px;height:8px;width:100px;display:inline-block;vertical-align:middle}
 .bar i{display:block;height:8px;border-radius:4px;background:#17803d}
