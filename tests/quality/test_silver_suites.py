@@ -83,5 +83,5 @@ def test_a_fixed_row_is_released_on_the_next_run(warehouse: tuple[HubPaths, list
 def test_a_suite_without_severity_rules_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("table: staging.t\nkey: [id]\nexpectations:\n  - name: x\n    expect: column_values_to_be_unique\n    severity: fatal\n")
-    with pytest.raises(SuiteError, match="bad.yml: rule x: severity"):
+    with pytest.raises(SuiteError, match=r"bad\.yml: rule x: severity"):
         load_suite(bad, "silver")
