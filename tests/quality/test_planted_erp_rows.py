@@ -17,7 +17,8 @@ from demo.crm_server import CrmServer
 from tests.quality.planted_erp import PLANTED, plant
 from warehouse.layout import HubPaths
 
-pytestmark = pytest.mark.e2e
+# A whole `hub run` on a 300-person world; on a loaded two-core machine it can take ten minutes.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 HUB = Path(sys.executable).parent / "hub"
 
 
