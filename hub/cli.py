@@ -18,6 +18,7 @@ from hub.features_cli import features_app
 from hub.identity_cli import identity_app
 from hub.privacy_cli import privacy_app
 from hub.stream_cli import simulate_stream, stream_app
+from hub.quality_cli import quality_app
 from pipelines.environment import apply_env_defaults, hub_paths
 from warehouse.layout import PROJECT_ROOT
 
@@ -42,6 +43,7 @@ app.add_typer(identity_app, name="identity", help="Identity resolution: resolve,
 app.add_typer(features_app, name="features", help="The feature registry for ML models.")
 app.add_typer(privacy_app, name="privacy", help="PII protection: catalog and free-text detection.")
 app.add_typer(stream_app, name="stream", help="Stream consumers: MQTT telemetry into bronze.")
+app.add_typer(quality_app, name="quality", help="Data quality: quarantined rows and the quality report.")
 
 
 @app.command()

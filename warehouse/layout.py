@@ -111,6 +111,15 @@ class HubPaths:
     def quarantine_table(self, source: str) -> Path:
         return self.quarantine / source
 
+    def layer_quarantine_table(self, layer: str, table: str) -> Path:
+        """Rows of a silver or gold table that failed a quarantining rule."""
+        return self.quarantine / layer / table
+
+    @property
+    def quality_results(self) -> Path:
+        """Every validation result of every run (the quality history)."""
+        return self.root / "quality" / "results"
+
     def gold_table(self, table: str) -> Path:
         return self.gold / table
 

@@ -8,7 +8,7 @@ with identity as (
 
 order_amounts as (
     select order_no, sum(line_amount) as amount, count(*) as lines
-    from {{ ref('stg_erp__order_lines') }}
+    from {{ passed_rows('stg_erp__order_lines', 'order_line_id') }}
     group by order_no
 ),
 
@@ -72,7 +72,7 @@ erp_orders as (
         true,
         case when orders.status <> 'cancelled' then {{ to_eur('order_amounts.amount', 'orders.currency') }} end,
         null, null, null, 0, null, 0
-    from {{ ref('stg_erp__sales_orders') }} as orders
+    from {{ passed_rows('stg_erp__sales_orders', 'order_no') }} as orders
     left join order_amounts using (order_no)
 ),
 
@@ -82,7 +82,7 @@ erp_invoices_issued as (
         'Invoice ' || invoice_no || ': ' || round(amount, 2) || ' ' || coalesce(currency, ''),
         'erp/invoices/' || invoice_no,
         false, {{ to_eur('amount', 'currency') }}, null, null, null, 0, null, 0
-    from {{ ref('stg_erp__invoices') }}
+    from {{ passed_rows('stg_erp__invoices', 'invoice_no') }}
 ),
 
 erp_invoices_paid as (
@@ -92,7 +92,7 @@ erp_invoices_paid as (
         'erp/invoices/' || invoice_no,
         false, {{ to_eur('amount', 'currency') }},
         date_diff('second', invoiced_at, paid_at) / 86400.0, null, null, 0, null, 0
-    from {{ ref('stg_erp__invoices') }}
+    from {{ passed_rows('stg_erp__invoices', 'invoice_no') }}
     where paid_at is not null
 ),
 
