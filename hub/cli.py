@@ -17,8 +17,8 @@ import typer
 from hub.features_cli import features_app
 from hub.identity_cli import identity_app
 from hub.privacy_cli import privacy_app
-from hub.stream_cli import simulate_stream, stream_app
 from hub.quality_cli import quality_app
+from hub.stream_cli import simulate_stream, stream_app
 from pipelines.environment import apply_env_defaults, hub_paths
 from warehouse.layout import PROJECT_ROOT
 
