@@ -87,22 +87,47 @@ def _stored_cursor(text: str | None, started: dt.datetime, contract: EntityContr
 
 
 def pull_erp(paths: HubPaths, engine: sa.Engine, contract: EntityContract) -> LandingReport:
+    """Land the rows after the keyset watermark, then move it to the last row it may pass.
+
+    Rows arrive ordered by their cursor value, so a row stamped in the future sorts last:
+    were the watermark to pass it, every row updated before that stamp would be skipped
+    from then on. The watermark therefore stops at the last row whose stamp parses and is
+    not after the pull's start; rows past it are read again next time and dropped by hash.
+    """
+    started = dt.datetime.now(dt.UTC)
     state = cursors(paths)
     watermark = state.get(contract.name)
-    landing = BronzeLanding(paths, contract)
+    landing = BronzeLanding(paths, contract, now=started)
     run_id = _run_id(contract)
     url = engine.url.render_as_string(hide_password=True)
+    cursor_field = contract.cursor_field or "updated_at"
     offset = 0
     last = watermark
     for number, chunk in enumerate(erp_sql.extract(engine, contract, watermark), start=1):
         records = [RawRecord(offset + i, row) for i, row in enumerate(chunk, start=1)]
         offset += len(chunk)
         landing.add_batch(records, f"{url}#{contract.entity}", f"{run_id}-c{number}")
-        last = erp_sql.next_watermark(contract, chunk)
+        passable = [row for row in chunk if _not_after(row[cursor_field], started)]
+        if passable:
+            last = erp_sql.next_watermark(contract, passable)
     report = landing.commit()
     if last != watermark:
         state.update({contract.name: last})
     return report
+
+
+def _not_after(value: object, moment: dt.datetime) -> bool:
+    """Whether a cursor value (a datetime, or text as SQLite keeps it) is a time up to ``moment``."""
+    if isinstance(value, dt.datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    elif isinstance(value, str):
+        try:
+            stamp = parse_timestamp(value)
+        except ValueError:
+            return False
+    else:
+        return False
+    return stamp <= moment
 
 
 Reader = Callable[[Path], Iterator[RawRecord]]

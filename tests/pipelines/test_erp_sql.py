@@ -102,6 +102,28 @@ def test_wrong_type_in_sqlite_goes_to_quarantine_and_watermark_moves_on(hub_path
     assert pull_erp(hub_paths, engine, ERP_INVOICES).rows_in == 0
 
 
+def test_a_future_stamp_is_quarantined_and_the_watermark_stops_before_it(hub_paths: HubPaths, tmp_path: Path) -> None:
+    engine = _sqlite(tmp_path)
+    with engine.begin() as conn:
+        conn.execute(sa.text(INVOICES_DDL.format(amount_type="real")))
+    # The stamps sort last: a watermark that took the last extracted row would sit on them.
+    _insert(engine, [_invoice(1, "2026-01-01T00:00:00"), _invoice(2, "2026-01-02T00:00:00"),
+                     _invoice(3, "9999-12-31T00:00:00"), _invoice(4, "not a time")])
+    first = pull_erp(hub_paths, engine, ERP_INVOICES)
+    assert (first.rows_in, first.accepted, first.quarantined) == (4, 2, 2)
+    rules = delta_store.read(hub_paths.quarantine_table("erp")).column("_rule").to_pylist()
+    assert sorted(rules) == ["bad_timestamp", "future_timestamp"]
+    assert cursors(hub_paths).get("erp/invoices") == ["2026-01-02T00:00:00", "I0002"]
+
+    # Written after the first pull, stamped before the bad rows: it must still arrive.
+    _insert(engine, [_invoice(5, "2026-01-03T00:00:00")])
+    second = pull_erp(hub_paths, engine, ERP_INVOICES)
+    assert (second.accepted, second.quarantined, second.already_loaded) == (1, 0, 2)
+    ids = sorted(delta_store.read(hub_paths.bronze_table("erp", "invoices")).column("invoice_no").to_pylist())
+    assert ids == ["I0001", "I0002", "I0005"]
+    assert cursors(hub_paths).get("erp/invoices") == ["2026-01-03T00:00:00", "I0005"]
+
+
 def test_composite_key_watermark(hub_paths: HubPaths, tmp_path: Path) -> None:
     engine = _sqlite(tmp_path)
     with engine.begin() as conn:
