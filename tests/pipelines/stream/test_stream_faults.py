@@ -25,7 +25,10 @@ def test_kill_9_mid_stream_then_restart_lands_everything_once(
     out, log = tmp_path / "consumer.log", tmp_path / "published.jsonl"
     consumer = start_consumer(stream_paths, broker.url, out)
     publisher = start_publisher(stream_paths, broker.url, log, rate=400, seconds=12, out=tmp_path / "pub.log")
-    time.sleep(5)
+    # Kill once part of the stream has landed (the publisher's start-up varies with the load).
+    deadline = time.monotonic() + 90
+    while sum(landed(stream_paths).bronze.values()) < 300 and time.monotonic() < deadline:
+        time.sleep(0.2)
     before = sum(landed(stream_paths).bronze.values())
     consumer.kill()  # SIGKILL: no flush, no disconnect, acks of the batch in hand never sent
     consumer.wait()
@@ -121,7 +124,9 @@ def test_a_stalled_write_that_recovers_lands_everything_once(
     disk = _Disk(fail_from=2, stall_s=1.0)
     consumer, thread = _consume(stream_paths, broker, disk, idle_exit_s=5)
     publisher = start_publisher(stream_paths, broker.url, log, rate=300, seconds=6, out=tmp_path / "pub.log")
-    time.sleep(4)
+    deadline = time.monotonic() + 90
+    while disk.failures < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     disk.healthy.set()  # space freed: the consumer's retry goes through
     assert publisher.wait(timeout=120) == 0
     thread.join(timeout=120)
