@@ -26,11 +26,13 @@ demo: install
 run: install
 	$(HUB) run
 
+# The suite's temporary folders stay in the checkout: pytest prunes old numbered folders under
+# the shared /tmp/pytest-of-<user>, which would delete another run's folders mid-test.
 test: install
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
 	.venv/bin/dg check defs
-	.venv/bin/pytest -q
+	.venv/bin/pytest -q --basetemp=$(CURDIR)/.pytest-tmp
 
 # ruff check only: the code keeps hanging indents that ruff format would reflow.
 lint: install
