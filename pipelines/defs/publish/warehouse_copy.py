@@ -7,7 +7,7 @@ import dagster as dg
 from pipelines.defs.privacy.assets import CATALOG
 from pipelines.defs.publish.assets import MARTS
 from pipelines.defs.resources import HubStorage
-from pipelines.defs.transform.assets import dbt_models
+from pipelines.defs.transform.assets import dbt_models, dbt_staging_models
 from pipelines.defs.transform.feature_snapshots import gold_feature_snapshots
 from warehouse.database import publish_database
 
@@ -16,7 +16,7 @@ from warehouse.database import publish_database
 # blocking checks must pass. A failed build or check skips this asset: analysts keep the last
 # good copy.
 UPSTREAM = sorted(
-    {*dbt_models.keys, *gold_feature_snapshots.keys,
+    {*dbt_staging_models.keys, *dbt_models.keys, *gold_feature_snapshots.keys,
      *(dg.AssetKey(["gold", table]) for table in (*MARTS, "customer_features_daily")), CATALOG}
 )
 
