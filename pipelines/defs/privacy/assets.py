@@ -10,7 +10,7 @@ from collections import Counter
 import dagster as dg
 
 from pipelines.defs.resources import HubStorage
-from pipelines.defs.transform.assets import dbt_models
+from pipelines.defs.transform.assets import dbt_models, dbt_staging_models
 from privacy.catalog import CatalogRow, findings
 from privacy.detect import Detector
 from privacy.names import NameIndex, golden_names
@@ -31,7 +31,7 @@ def _finding_table(rows: list[CatalogRow]) -> str:
 
 @dg.asset(
     key=CATALOG,
-    deps=sorted(dbt_models.keys),
+    deps=sorted({*dbt_staging_models.keys, *dbt_models.keys}),
     group_name=GROUP,
     kinds={"duckdb", "python"},
     owners=["team:privacy"],
