@@ -85,18 +85,23 @@ class DataKey:
 
     subject: Subject
     secret: bytes = field(repr=False)
+    aead: AESGCM = field(init=False, repr=False, compare=False)
+    _aads: dict[str, bytes] = field(init=False, repr=False, compare=False, default_factory=dict)
 
-    @property
-    def aead(self) -> AESGCM:
-        cached = self.__dict__.get("_aead")
-        if cached is None:
-            cached = AESGCM(self.secret)
-            object.__setattr__(self, "_aead", cached)
-        return cached
+    def __post_init__(self) -> None:
+        # Built once per key, and the associated data once per field: per value, they cost
+        # more than the encryption itself.
+        object.__setattr__(self, "aead", AESGCM(self.secret))
+
+    def _aad(self, field_name: str) -> bytes:
+        aad = self._aads.get(field_name)
+        if aad is None:
+            aad = self._aads[field_name] = value_aad(self.subject, field_name)
+        return aad
 
     def encrypt(self, field_name: str, value: str) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self.aead.encrypt(nonce, value.encode("utf-8"), value_aad(self.subject, field_name))
+        sealed = self.aead.encrypt(nonce, value.encode("utf-8"), self._aad(field_name))
         return bytes((FORMAT_V1,)) + nonce + sealed
 
     def decrypt(self, field_name: str, ciphertext: bytes) -> str:
@@ -104,7 +109,7 @@ class DataKey:
             raise DecryptionError(f"unknown ciphertext format in field {field_name!r}")
         nonce, sealed = ciphertext[1 : 1 + NONCE_BYTES], ciphertext[1 + NONCE_BYTES :]
         try:
-            plain = self.aead.decrypt(nonce, sealed, value_aad(self.subject, field_name))
+            plain = self.aead.decrypt(nonce, sealed, self._aad(field_name))
         except InvalidTag:
             raise DecryptionError(
                 f"field {field_name!r} of {self.subject.source} record {self.subject.source_record_id} "
