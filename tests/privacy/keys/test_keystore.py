@@ -101,3 +101,24 @@ def test_forgetting_a_subject_shreds_its_key_from_the_file_and_its_ciphertext_no
         with pytest.raises(DecryptionError):
             fresh.decrypt_text("national_id", ciphertext)
         assert store.key_for_decrypt(others[0]).secret == keys[others[0]].secret
+
+
+def _keys_in_a_process(path: str, secret: bytes, count: int) -> dict[str, str]:
+    import hashlib
+
+    with KeyStore.open(Path(path), MasterKey(secret, "test")) as store:
+        keys = store.data_keys(Subject("crm", f"c{i}") for i in range(count))
+    return {s.source_record_id: hashlib.sha256(k.secret).hexdigest() for s, k in keys.items()}
+
+
+def test_two_processes_asking_for_the_same_subjects_get_the_same_keys(store_path: Path, master: MasterKey) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    KeyStore.open(store_path, master).close()
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = [pool.submit(_keys_in_a_process, str(store_path), master.secret, 3000) for _ in range(2)]
+        first, second = (run.result(timeout=120) for run in runs)
+    assert first == second and len(first) == 3000
+    with KeyStore.open(store_path, master) as store:
+        assert store.status().data_keys == 3000
