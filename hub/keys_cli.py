@@ -39,15 +39,35 @@ def _fail(command: str, message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _pending_dev_key(paths: HubPaths) -> Path:
+    return paths.dev_master_key.with_name(paths.dev_master_key.name + ".new")
+
+
+def _finish_interrupted_rotation(paths: HubPaths) -> None:
+    """A pending dev key the store already adopted replaces the old one; any other is dropped."""
+    pending = _pending_dev_key(paths)
+    if not pending.exists() or not paths.key_store.exists():
+        pending.unlink(missing_ok=True)
+        return
+    try:
+        KeyStore.open(paths.key_store, read_key_file(pending)).close()
+    except (MasterKeyError, KeyStoreError):
+        pending.unlink()
+        return
+    os.replace(pending, paths.dev_master_key)
+    typer.echo(f"finished an interrupted rotation: {paths.dev_master_key} is the new development key")
+
+
 def _rotate(paths: HubPaths, new_key_file: Path | None) -> None:
+    if not os.environ.get(MASTER_KEY_FILE_VAR) and not os.environ.get(MASTER_KEY_VAR):
+        _finish_interrupted_rotation(paths)
     current = master_key_from_env(paths)
     pending: Path | None = None
     if new_key_file is not None:
         new = read_key_file(new_key_file)
     elif current.is_dev:
         # The new dev key is written beside the old one first, so a crash leaves both on disk.
-        pending = paths.dev_master_key.with_name(paths.dev_master_key.name + ".new")
-        pending.unlink(missing_ok=True)
+        pending = _pending_dev_key(paths)
         new = MasterKey.generate(str(paths.dev_master_key))
         write_key_file(pending, new)
     else:

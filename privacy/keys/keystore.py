@@ -87,11 +87,15 @@ class KeyStore:
         self._db.execute("pragma secure_delete = on")
         self._db.execute("pragma journal_mode = delete")
         self._db.execute("pragma temp_store = memory")
-        with self._transaction():
-            # executescript would commit on its own, outside this transaction.
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                self._db.execute(statement)
-            self._adopt(master)
+        try:
+            with self._transaction():
+                # executescript would commit on its own, outside this transaction.
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    self._db.execute(statement)
+                self._adopt(master)
+        except BaseException:
+            self._db.close()
+            raise
         self._use(master)
 
     @classmethod

@@ -87,3 +87,25 @@ def test_a_brought_key_is_rotated_only_to_a_brought_key(
     assert runner.invoke(app, ["keys-status"]).exit_code == 0
     with KeyStore.open(hub_paths.key_store, new) as store:
         assert store.key_for_decrypt(ANNA).decrypt_text("email", ciphertext) == "anna@example.test"
+
+
+def test_a_rotation_interrupted_before_the_dev_key_was_replaced_is_finished(
+    app: typer.Typer, hub_paths: HubPaths
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["keys-status"]).exit_code == 0
+    old = read_key_file(hub_paths.dev_master_key)
+    pending = hub_paths.dev_master_key.with_name("master.key.new")
+    adopted = MasterKey.generate()
+    write_key_file(pending, adopted)
+    with KeyStore.open(hub_paths.key_store, old) as store:
+        ciphertext = store.data_key(ANNA).encrypt_text("email", "anna@example.test")
+        store.rotate(adopted)  # committed, then the process died before the rename
+
+    result = runner.invoke(app, ["rotate-master-key"])
+
+    assert result.exit_code == 0, result.output
+    assert "finished an interrupted rotation" in result.output
+    assert f"master key {adopted.key_id} is retired" in result.output
+    with KeyStore.open(hub_paths.key_store, read_key_file(hub_paths.dev_master_key)) as store:
+        assert store.key_for_decrypt(ANNA).decrypt_text("email", ciphertext) == "anna@example.test"
