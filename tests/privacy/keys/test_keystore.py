@@ -85,6 +85,7 @@ def test_forgetting_a_subject_shreds_its_key_from_the_file_and_its_ciphertext_no
     anna_wrapped = wrapped_bytes(store_path, ANNA)
     other_wrapped = wrapped_bytes(store_path, others[100])
     assert anna_wrapped in files_bytes(store_path)
+    assert not any(k.secret in files_bytes(store_path) for k in keys.values()), "a data key stored unwrapped"
 
     with KeyStore.open(store_path, master) as store:
         assert store.forget([ANNA, Subject("crm", "never-existed")]) == 1
