@@ -97,6 +97,16 @@ class HubPaths:
         return self.state / "keys"
 
     @property
+    def key_store(self) -> Path:
+        """The SQLite file of the key store (it overwrites what it deletes)."""
+        return self.keys / "keys.sqlite"
+
+    @property
+    def dev_master_key(self) -> Path:
+        """A generated master key for demos, used only when none is brought."""
+        return self.state / "master.key"
+
+    @property
     def audit(self) -> Path:
         """The hash-chained audit log."""
         return self.state / "audit"
