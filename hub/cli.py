@@ -41,7 +41,7 @@ _CRM_URL_EXPLICIT = False
 
 app.add_typer(identity_app, name="identity", help="Identity resolution: resolve, explain, evaluate, train.")
 app.add_typer(features_app, name="features", help="The feature registry for ML models.")
-app.add_typer(privacy_app, name="privacy", help="PII protection: catalog and free-text detection.")
+app.add_typer(privacy_app, name="privacy", help="PII protection: catalog, free-text detection, master-key rotation.")
 app.add_typer(stream_app, name="stream", help="Stream consumers: MQTT telemetry into bronze.")
 app.add_typer(quality_app, name="quality", help="Data quality: quarantined rows and the quality report.")
 

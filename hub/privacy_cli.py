@@ -1,4 +1,4 @@
-"""`hub privacy ...`: classify a table's columns, detect PII in free text.
+"""`hub privacy ...`: classify a table's columns, detect PII in free text, manage the keys.
 
 Wired into the main CLI with ``app.add_typer(privacy_app, name="privacy")``.
 """
@@ -14,16 +14,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hub.keys_cli import add_key_commands
 from pipelines.environment import hub_paths
 
 if TYPE_CHECKING:
     from privacy.detect import Detector
 
 privacy_app = typer.Typer(
-    help="PII protection: the catalog of personal data, detection in free text.",
+    help="PII protection: the catalog of personal data, detection in free text, the keys.",
     no_args_is_help=True,
     add_completion=False,
 )
+add_key_commands(privacy_app)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

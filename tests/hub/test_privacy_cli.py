@@ -1,4 +1,4 @@
-"""`hub privacy detect` and `hub privacy scan` in a real `hub` process, on real files."""
+"""`hub privacy detect`, `scan` and the key commands in a real `hub` process, on real files."""
 
 from __future__ import annotations
 
@@ -114,3 +114,13 @@ def test_scan_a_csv_and_a_bronze_delta_table(hub_env: dict[str, str], hub_paths:
 def test_scan_of_something_else_fails_clearly(hub_env: dict[str, str], tmp_path: Path) -> None:
     result = run_hub(hub_env, "privacy", "scan", str(tmp_path / "missing.parquet"))
     assert result.returncode == 2 and "no such file or directory" in result.stderr
+
+
+def test_the_key_commands_are_reached_through_hub_privacy(hub_env: dict[str, str], hub_paths: HubPaths) -> None:
+    status = run_hub(hub_env, "privacy", "keys-status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    first_id = status.stdout.split("master key: ", 1)[1].split()[0]
+    rotated = run_hub(hub_env, "privacy", "rotate-master-key")
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    after = run_hub(hub_env, "privacy", "keys-status")
+    assert f"retired master keys: {first_id}" in after.stdout
