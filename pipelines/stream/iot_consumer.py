@@ -110,7 +110,8 @@ class IotStreamConsumer:
 
     def _restore(self) -> tuple[BronzeLanding, set[str]]:
         """The landing and the message IDs already in bronze, read back from the tables."""
-        known = {m for m in delta_store.distinct_values(self.table, "message_id") if m}
+        _, ids = delta_store.distinct_values_at(self.table, "message_id")
+        known = {m for m in ids if m}
         return BronzeLanding(self.paths, IOT_TELEMETRY), known
 
     def run(self) -> StreamStats:
