@@ -58,17 +58,17 @@ def test_quarantined_rows_do_not_reach_the_marts_and_counts_reconcile(
 ) -> None:
     paths, _, _ = planted_run
     with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:
-        refs = {r[0] for r in con.sql("select ref from marts.customer_timeline where ref like 'erp/%PLANTED%'").fetchall()}
+        refs = {r[0] for r in con.execute("select ref from marts.customer_timeline where ref like 'erp/%PLANTED%'").fetchall()}
         assert refs == set()
         for table in ("stg_erp__order_lines", "stg_erp__invoices", "stg_erp__sales_orders"):
-            rows_in = con.sql(f"select count(*) from staging.{table}").fetchone()[0]
-            rejected = con.sql(
+            rows_in = con.execute(f"select count(*) from staging.{table}").fetchone()[0]
+            rejected = con.execute(
                 f"select count(*) from quality.silver_rejections where table_name = '{table}'"
             ).fetchone()[0]
-            summary = con.sql(
+            summary = con.execute(
                 f"""select count(*) from quality.quarantine_summary where "table" = '{table}'"""
             ).fetchone()[0]
             assert rejected >= 1 and summary >= 1
             assert rows_in > rejected
-        assert con.sql("select count(*) from marts.customer_features_daily").fetchone()[0] > 0
-        assert con.sql("select count(*) from quality.quality_results").fetchone()[0] > 0
+        assert con.execute("select count(*) from marts.customer_features_daily").fetchone()[0] > 0
+        assert con.execute("select count(*) from quality.quality_results").fetchone()[0] > 0
