@@ -35,6 +35,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
 from demo import world
 from privacy.detect import Detector, Entity
+from privacy.engine import offline_suffix_list
 from privacy.language import detect_language
 from privacy.names import NameIndex, golden_names
 
@@ -134,6 +135,7 @@ def stock_analyzer() -> AnalyzerEngine:
         def load(self) -> None:
             self.nlp = {"en": spacy.blank("en")}
 
+    offline_suffix_list()
     nlp_engine = Blank(models=[{"lang_code": "en", "model_name": "blank:en"}])
     nlp_engine.load()
     registry = RecognizerRegistry()

@@ -66,7 +66,20 @@ class BlankSpacyNlpEngine(SpacyNlpEngine):
                             nlp_engine=self, language=language, scores=[])
 
 
+def offline_suffix_list() -> None:
+    """Make tldextract (Presidio's email recognizer) use the public-suffix list in its wheel.
+
+    Its shared extractor would fetch the list from the internet at first use; with no URLs it
+    falls back to the bundled snapshot. Set on the extractor itself, so that no caller's
+    environment has to carry ``TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS``.
+    """
+    from tldextract import tldextract
+
+    tldextract.TLD_EXTRACTOR.suffix_list_urls = ()
+
+
 def registry(known_names: NameIndex | None = None) -> RecognizerRegistry:
+    offline_suffix_list()
     reg = RecognizerRegistry(supported_languages=list(LANGUAGES))
     for lang in LANGUAGES:
         if lang == "en":

@@ -7,7 +7,6 @@ which is what quarantine routes on.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,6 @@ class SuiteResult:
 
 
 def _gx() -> Any:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
 
@@ -122,6 +120,8 @@ def run_suites(db: Path, suites: list[Suite]) -> list[SuiteResult]:
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    # Usage analytics off on the context itself, so no caller's environment has to say so.
+    context.enable_analytics(False)
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_sql(name="warehouse", connection_string=f"duckdb:///{db}")
     results = []
