@@ -3,63 +3,22 @@ every planted bad record is quarantined with a readable reason, and a second run
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from demo import world
-from demo.crm_server import CrmServer
-from pipelines.environment import apply_env_defaults
 from quality.contracts import CONTRACTS
+from tests.e2e.helpers import quarantine_rows
 from warehouse import delta_store
 from warehouse.layout import HubPaths
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubPaths, dict, list[int]]]:
-    from hub.runner import run_pipeline
-
-    mp = pytest.MonkeyPatch()
-    root = tmp_path_factory.mktemp("e2e") / "hub"
-    paths = HubPaths(root)
-    manifest = world.generate(paths.world, people=500, seed=11)
-    with CrmServer(paths.world / "crm" / "crm.sqlite", "e2e-key", rate_limit=10_000) as server:
-        for key, value in {
-            "HUB_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster"),
-            "HUB_CRM_URL": server.url, "HUB_CRM_API_KEY": "e2e-key",
-            "HUB_ERP_URL": f"sqlite:///{paths.world / 'erp' / 'erp.sqlite'}",
-            "HUB_LANDING_DIR": str(paths.world / "landing"),
-        }.items():
-            mp.setenv(key, value)
-        apply_env_defaults()
-        assert run_pipeline("*")
-        first = _bronze_and_quarantine_rows(paths)
-        assert run_pipeline("*")
-        second = _bronze_and_quarantine_rows(paths)
-    yield paths, manifest, [first, second]
-    mp.undo()
-
-
-def _bronze_and_quarantine_rows(paths: HubPaths) -> int:
-    total = sum(delta_store.row_count(paths.bronze_table(c.source, c.entity)) for c in CONTRACTS.values())
-    return total + sum(delta_store.row_count(paths.quarantine_table(s)) for s in ("crm", "erp", "social", "iot"))
-
-
-def _quarantine(paths: HubPaths) -> list[dict]:
-    rows: list[dict] = []
-    for source in ("crm", "erp", "social", "iot"):
-        table = delta_store.read(paths.quarantine_table(source))
-        rows += [{**r, "source": source} for r in (table.to_pylist() if table is not None else [])]
-    return rows
-
-
 def test_counts_reconcile_with_the_simulator(pipeline_run: tuple[HubPaths, dict, list[int]]) -> None:
     paths, manifest, _ = pipeline_run
-    quarantined = Counter((q["source"], q["_entity"]) for q in _quarantine(paths))
+    quarantined = Counter((q["source"], q["_entity"]) for q in quarantine_rows(paths))
     for name, contract in CONTRACTS.items():
         landed = delta_store.row_count(paths.bronze_table(contract.source, contract.entity))
         assert landed + quarantined[(contract.source, contract.entity)] == manifest["counts"][name], name
@@ -67,7 +26,7 @@ def test_counts_reconcile_with_the_simulator(pipeline_run: tuple[HubPaths, dict,
 
 def test_every_planted_bad_record_is_quarantined_with_a_reason(pipeline_run: tuple[HubPaths, dict, list[int]]) -> None:
     paths, manifest, _ = pipeline_run
-    quarantine = _quarantine(paths)
+    quarantine = quarantine_rows(paths)
     bad = [p for p in manifest["planted"] if p["kind"] != "schema_drift"]
     assert bad, "the simulator planted no bad records"
     for planted in bad:
