@@ -33,6 +33,14 @@ def read(path: Path, columns: list[str] | None = None) -> pa.Table | None:
     return DeltaTable(str(path)).to_pyarrow_table(columns=columns)
 
 
+def version(path: Path) -> int | None:
+    """The table's latest version (a cheap read of the log), or None when there is no table."""
+    try:
+        return DeltaTable(str(path)).version()
+    except TableNotFoundError:
+        return None
+
+
 def row_count(path: Path) -> int:
     if not exists(path):
         return 0

@@ -48,6 +48,18 @@ event_stats as (
     group by events.customer_id
 ),
 
+device_status as (
+    -- The customer's most pressing device status, and their latest device alert.
+    select
+        customer_id,
+        case min(case device_status when 'alerting' then 1 when 'silent' then 2 when 'ok' then 3 else 4 end)
+            when 1 then 'alerting' when 2 then 'silent' when 3 then 'ok' else 'no_telemetry'
+        end as device_status,
+        max(last_alert_at) as last_device_alert_at
+    from {{ ref('int_customer_devices') }}
+    group by customer_id
+),
+
 open_opportunities as (
     select
         identity.customer_id,
@@ -97,6 +109,8 @@ select
     coalesce(cluster_stats.devices, 0)::bigint as devices,
     event_stats.last_telemetry_at,
     coalesce(event_stats.device_alerts_30d, 0)::bigint as device_alerts_30d,
+    device_status.device_status,
+    device_status.last_device_alert_at,
     coalesce(event_stats.social_mentions_30d, 0)::bigint as social_mentions_30d,
     event_stats.sentiment_30d::double as sentiment_30d,
     -- Consent is filled by the privacy issue; null means "not known yet", never "granted".
@@ -111,4 +125,5 @@ from golden
 left join cluster_stats using (customer_id)
 left join event_stats using (customer_id)
 left join open_opportunities using (customer_id)
+left join device_status using (customer_id)
 order by golden.customer_id
