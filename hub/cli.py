@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from hub.events_cli import events_app
 from hub.features_cli import features_app
 from hub.identity_cli import identity_app
 from hub.privacy_cli import privacy_app
@@ -43,6 +44,7 @@ app.add_typer(identity_app, name="identity", help="Identity resolution: resolve,
 app.add_typer(features_app, name="features", help="The feature registry for ML models.")
 app.add_typer(privacy_app, name="privacy", help="PII protection: catalog, free-text detection, master-key rotation.")
 app.add_typer(stream_app, name="stream", help="Stream consumers: MQTT telemetry into bronze.")
+app.add_typer(events_app, name="events", help="Outbound customer events to subscribers over MQTT.")
 app.add_typer(quality_app, name="quality", help="Data quality: quarantined rows and the quality report.")
 
 

@@ -9,6 +9,7 @@ from demo import world
 from demo.crm_server import CrmServer
 from pipelines.environment import apply_env_defaults
 from tests.e2e.helpers import bronze_and_quarantine_rows
+from tests.pipelines.stream.mosquitto import broker  # noqa: F401 (the fixture, for the stream e2e test)
 from warehouse.layout import HubPaths
 
 

@@ -1,20 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.pipelines.stream.mosquitto import Mosquitto
+from tests.pipelines.stream.mosquitto import broker  # noqa: F401 (the fixture)
 from warehouse.layout import HubPaths
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    server = Mosquitto(tmp_path / "mosquitto")
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+from tests.pipelines.stream.mosquitto import broker  # noqa: F401 (the fixture)
