@@ -27,7 +27,7 @@ NEAR_REAL_TIME = [
     dg.AssetKey(["gold", "customer_timeline"]),
     dg.AssetKey(["events", "outbox"]),
 ]
-SENSOR_INTERVAL_S = 10
+SENSOR_INTERVAL_S = 5
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,

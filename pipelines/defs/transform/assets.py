@@ -16,6 +16,9 @@ from warehouse.database import ensure_warehouse
 # Staging and the rest are two assets because the silver quarantine (pipelines/defs/quality) runs
 # between them: it reads the staging tables, and the intermediate models read what it let pass.
 STAGING = "path:models/staging"
+# Telemetry staging builds with the models it feeds, so the near-real-time slice
+# (pipelines/defs/stream/sensors.py) is one dbt invocation; no silver suite reads it.
+TELEMETRY_STAGING = "stg_iot__telemetry"
 
 
 @dbt_assets(
@@ -23,7 +26,7 @@ STAGING = "path:models/staging"
     project=dbt_project,
     dagster_dbt_translator=HubDbtTranslator(),
     select=STAGING,
-    exclude="tag:daily_partitioned",
+    exclude=f"tag:daily_partitioned {TELEMETRY_STAGING}",
     name="dbt_staging_models",
 )
 def dbt_staging_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, storage: HubStorage) -> Iterator[Any]:
@@ -38,7 +41,8 @@ def dbt_staging_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, s
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=HubDbtTranslator(),
-    exclude=f"tag:daily_partitioned {STAGING}",
+    select=f"path:models/intermediate path:models/marts {TELEMETRY_STAGING}",
+    exclude="tag:daily_partitioned",
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, storage: HubStorage) -> Iterator[Any]:
     """Build and test every selected intermediate and mart model in the warehouse."""

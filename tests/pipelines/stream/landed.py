@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from deltalake import DeltaTable
 
+from demo.stream import publish_stream
 from warehouse.layout import HubPaths
 
 HUB = str(Path(sys.executable).parent / "hub")
@@ -62,6 +64,18 @@ def assert_exactly_once(log: Path, paths: HubPaths) -> dict[str, int]:
     return {"published": len(lines), "ids": len(good | bad), "malformed": len(bad)}
 
 
+def wait_until_landed(log: Path, paths: HubPaths, timeout_s: float = 120) -> None:
+    """Until every logged message ID is in bronze or quarantine; `assert_exactly_once` then says
+    whether each is there once. Call after the publisher exited (its log is complete)."""
+    ids = {str(r["message_id"]) for r in published(log)}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = landed(paths)
+        if ids <= set(got.bronze) | set(got.quarantine):
+            return
+        time.sleep(0.2)
+
+
 def start_consumer(paths: HubPaths, broker: str, out: Path, *extra: str) -> subprocess.Popen[bytes]:
     """`hub stream iot` as a real process; returns once it has subscribed."""
     env = {**os.environ, "HUB_DATA_DIR": str(paths.root)}
@@ -78,6 +92,29 @@ def start_consumer(paths: HubPaths, broker: str, out: Path, *extra: str) -> subp
         time.sleep(0.1)
     proc.kill()
     raise AssertionError(f"the consumer did not subscribe:\n{out.read_text()[-3000:]}")
+
+
+class _Publisher(threading.Thread):
+    """`publish_stream` in a thread of the test process: the fleet without a CLI cold start."""
+
+    def __init__(self, world: Path, broker: str, log: Path, rate: int, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.args = (world, broker, rate, seconds, log)
+        self.unacknowledged: int | None = None
+
+    def run(self) -> None:
+        self.unacknowledged = publish_stream(*self.args).unacknowledged
+
+    def wait(self, timeout: float) -> int:
+        """Like Popen.wait: 0 when the broker acknowledged every message."""
+        self.join(timeout)
+        return 0 if self.unacknowledged == 0 else 1
+
+
+def publish_in_background(paths: HubPaths, broker: str, log: Path, rate: int, seconds: float) -> _Publisher:
+    publisher = _Publisher(paths.world, broker, log, rate, seconds)
+    publisher.start()
+    return publisher
 
 
 def start_publisher(paths: HubPaths, broker: str, log: Path, rate: int, seconds: float,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 import time
 from pathlib import Path
@@ -13,43 +14,55 @@ from pipelines.stream.iot_consumer import IotStreamConsumer, StreamOptions
 from tests.pipelines.stream.landed import (
     assert_exactly_once,
     landed,
+    publish_in_background,
+    published,
     start_consumer,
-    start_publisher,
+    stop,
+    wait_until_landed,
 )
 from tests.pipelines.stream.mosquitto import Mosquitto
 from warehouse.layout import HubPaths
+
+
+def _under_way(paths: HubPaths, rows: int = 300, timeout_s: float = 90) -> int:
+    """Wait until part of the stream has landed (the publisher's start-up varies with the load)."""
+    deadline = time.monotonic() + timeout_s
+    while (count := sum(landed(paths).bronze.values())) < rows and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return count
 
 
 def test_kill_9_mid_stream_then_restart_lands_everything_once(
         stream_paths: HubPaths, broker: Mosquitto, tmp_path: Path) -> None:
     out, log = tmp_path / "consumer.log", tmp_path / "published.jsonl"
     consumer = start_consumer(stream_paths, broker.url, out)
-    publisher = start_publisher(stream_paths, broker.url, log, rate=400, seconds=12, out=tmp_path / "pub.log")
-    # Kill once part of the stream has landed (the publisher's start-up varies with the load).
-    deadline = time.monotonic() + 90
-    while sum(landed(stream_paths).bronze.values()) < 300 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    before = sum(landed(stream_paths).bronze.values())
+    publisher = publish_in_background(stream_paths, broker.url, log, rate=500, seconds=5)
+    before = _under_way(stream_paths)
+    killed_at = dt.datetime.now(dt.UTC)
     consumer.kill()  # SIGKILL: no flush, no disconnect, acks of the batch in hand never sent
     consumer.wait()
     assert before > 0, "the consumer had landed part of the stream before it was killed"
-    time.sleep(2)
-    restarted = start_consumer(stream_paths, broker.url, out, "--idle-exit", "4")
-    assert publisher.wait(timeout=120) == 0, (tmp_path / "pub.log").read_text()
-    assert restarted.wait(timeout=120) == 0, out.read_text()[-3000:]
+    restarted = start_consumer(stream_paths, broker.url, out)
+    back_at = dt.datetime.now(dt.UTC)
+    assert publisher.wait(timeout=120) == 0
+    wait_until_landed(log, stream_paths)
+    assert stop(restarted) == 0, out.read_text()[-3000:]
     counts = assert_exactly_once(log, stream_paths)
     assert counts["ids"] > before
+    # The broker queued what was published while no consumer was there.
+    assert any(killed_at < dt.datetime.fromisoformat(str(r["published_at"])) < back_at for r in published(log))
 
 
 def test_broker_restart_mid_stream_loses_nothing_and_duplicates_nothing(
         stream_paths: HubPaths, broker: Mosquitto, tmp_path: Path) -> None:
     out, log = tmp_path / "consumer.log", tmp_path / "published.jsonl"
-    consumer = start_consumer(stream_paths, broker.url, out, "--idle-exit", "8")
-    publisher = start_publisher(stream_paths, broker.url, log, rate=300, seconds=12, out=tmp_path / "pub.log")
-    time.sleep(4)
-    broker.restart(down_for_s=2)
-    assert publisher.wait(timeout=180) == 0, (tmp_path / "pub.log").read_text()
-    assert consumer.wait(timeout=180) == 0, out.read_text()[-3000:]
+    consumer = start_consumer(stream_paths, broker.url, out)
+    publisher = publish_in_background(stream_paths, broker.url, log, rate=300, seconds=6)
+    assert _under_way(stream_paths) > 0
+    broker.restart(down_for_s=1)
+    assert publisher.wait(timeout=180) == 0
+    wait_until_landed(log, stream_paths)
+    assert stop(consumer) == 0, out.read_text()[-3000:]
     assert "reconnecting with backoff" in out.read_text()
     assert "session resumed" in out.read_text()
     assert_exactly_once(log, stream_paths)
@@ -71,10 +84,10 @@ class _Disk:
             raise OSError(28, "No space left on device")
 
 
-def _consume(paths: HubPaths, broker: Mosquitto, disk: _Disk | None, idle_exit_s: float | None
+def _consume(paths: HubPaths, broker: Mosquitto, disk: _Disk | None
              ) -> tuple[IotStreamConsumer, threading.Thread]:
-    consumer = IotStreamConsumer(paths, StreamOptions("127.0.0.1", broker.port, idle_exit_s=idle_exit_s,
-                                                      retry_max_s=1.0), before_commit=disk)
+    consumer = IotStreamConsumer(paths, StreamOptions("127.0.0.1", broker.port, retry_max_s=1.0),
+                                 before_commit=disk)
 
     def run() -> None:
         # SystemExit: stopped while the disk was failing, so it exits without acknowledging.
@@ -87,6 +100,12 @@ def _consume(paths: HubPaths, broker: Mosquitto, disk: _Disk | None, idle_exit_s
     return consumer, thread
 
 
+def _finish(consumer: IotStreamConsumer, thread: threading.Thread, log: Path, paths: HubPaths) -> None:
+    """Once everything published has landed, stop the consumer (it flushes) and wait for it."""
+    wait_until_landed(log, paths)
+    consumer.stop.set()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
 
 
 def test_a_failing_delta_write_is_not_acknowledged_and_resumes_without_loss(
@@ -95,14 +114,14 @@ def test_a_failing_delta_write_is_not_acknowledged_and_resumes_without_loss(
     table = stream_paths.bronze_table("iot", "telemetry")
     # A disk that fills up from the third commit on, and stalls each attempt half a second.
     disk = _Disk(fail_from=3, stall_s=0.5)
-    first, thread = _consume(stream_paths, broker, disk, idle_exit_s=None)
-    publisher = start_publisher(stream_paths, broker.url, log, rate=300, seconds=6, out=tmp_path / "pub.log")
+    first, thread = _consume(stream_paths, broker, disk)
+    publisher = publish_in_background(stream_paths, broker.url, log, rate=300, seconds=3)
     deadline = time.monotonic() + 30
     while disk.failures < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert disk.failures >= 3 and first.stats.failed_commits >= 3
     rows_while_failing = DeltaTable(str(table)).to_pyarrow_dataset().count_rows()
-    time.sleep(2)
+    time.sleep(1.5)  # a retry or more, none of which commits
     assert DeltaTable(str(table)).to_pyarrow_dataset().count_rows() == rows_while_failing
     # The process dies while the disk is still full: whatever it held was never acknowledged.
     first.stop.set()
@@ -111,9 +130,8 @@ def test_a_failing_delta_write_is_not_acknowledged_and_resumes_without_loss(
     assert publisher.wait(timeout=120) == 0
 
     # A new consumer on a healthy disk gets every unacknowledged message again from the broker.
-    second, thread = _consume(stream_paths, broker, None, idle_exit_s=4)
-    thread.join(timeout=120)
-    assert not thread.is_alive()
+    second, thread = _consume(stream_paths, broker, None)
+    _finish(second, thread, log, stream_paths)
     assert second.stats.received > 0
     assert_exactly_once(log, stream_paths)
 
@@ -122,14 +140,13 @@ def test_a_stalled_write_that_recovers_lands_everything_once(
         stream_paths: HubPaths, broker: Mosquitto, tmp_path: Path) -> None:
     log = tmp_path / "published.jsonl"
     disk = _Disk(fail_from=2, stall_s=1.0)
-    consumer, thread = _consume(stream_paths, broker, disk, idle_exit_s=5)
-    publisher = start_publisher(stream_paths, broker.url, log, rate=300, seconds=6, out=tmp_path / "pub.log")
+    consumer, thread = _consume(stream_paths, broker, disk)
+    publisher = publish_in_background(stream_paths, broker.url, log, rate=300, seconds=3)
     deadline = time.monotonic() + 90
     while disk.failures < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     disk.healthy.set()  # space freed: the consumer's retry goes through
     assert publisher.wait(timeout=120) == 0
-    thread.join(timeout=120)
-    assert not thread.is_alive()
+    _finish(consumer, thread, log, stream_paths)
     assert consumer.stats.failed_commits >= 1
     assert_exactly_once(log, stream_paths)
