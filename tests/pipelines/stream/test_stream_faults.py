@@ -83,6 +83,11 @@ class _Disk:
             self.failures += 1
             raise OSError(28, "No space left on device")
 
+    def wait_for_failures(self, count: int, timeout_s: float = 90) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.failures < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+
 
 def _consume(paths: HubPaths, broker: Mosquitto, disk: _Disk | None
              ) -> tuple[IotStreamConsumer, threading.Thread]:
@@ -116,9 +121,7 @@ def test_a_failing_delta_write_is_not_acknowledged_and_resumes_without_loss(
     disk = _Disk(fail_from=3, stall_s=0.5)
     first, thread = _consume(stream_paths, broker, disk)
     publisher = publish_in_background(stream_paths, broker.url, log, rate=300, seconds=3)
-    deadline = time.monotonic() + 30
-    while disk.failures < 3 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    disk.wait_for_failures(3)
     assert disk.failures >= 3 and first.stats.failed_commits >= 3
     rows_while_failing = DeltaTable(str(table)).to_pyarrow_dataset().count_rows()
     time.sleep(1.5)  # a retry or more, none of which commits
@@ -142,9 +145,7 @@ def test_a_stalled_write_that_recovers_lands_everything_once(
     disk = _Disk(fail_from=2, stall_s=1.0)
     consumer, thread = _consume(stream_paths, broker, disk)
     publisher = publish_in_background(stream_paths, broker.url, log, rate=300, seconds=3)
-    deadline = time.monotonic() + 90
-    while disk.failures < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    disk.wait_for_failures(2)
     disk.healthy.set()  # space freed: the consumer's retry goes through
     assert publisher.wait(timeout=120) == 0
     _finish(consumer, thread, log, stream_paths)
