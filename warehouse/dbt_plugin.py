@@ -3,19 +3,32 @@
 Staging SQL calls these instead of writing its own rules, so a value is standardised
 exactly as ``hub identity resolve`` standardises it (``identity.standardise``,
 docs/standardisation.md). Declared in ``dbt/profiles.yml`` as
-``plugins: [{module: warehouse.dbt_plugin}]``.
+``plugins: [{module: warehouse.dbt_plugin, config: {...}}]``.
+
+It also registers ``hub_decrypt(bronze_table, record_id, field, value)``, which opens what
+bronze encrypted (``warehouse.bronze_protection``): staging is where cleartext first exists,
+inside the dbt build. The key store is opened once per connection, on the first ciphertext
+(a build over test rows never opens it), with the master key the profile's config names
+(``data_dir``, ``master_key_file``, ``master_key``; empty means unset, as for the CLI).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from identity import handles, standardise
+from privacy.keys.envelope import TEXT_PREFIX, Subject
+from privacy.keys.master_key import load_master_key
+from privacy.keys.vault import Vault
+from warehouse.layout import HubPaths
 
 VARCHAR = duckdb.sqltype("VARCHAR")
 DATE = duckdb.sqltype("DATE")
@@ -52,14 +65,62 @@ UDFS: dict[str, tuple[Callable[..., Any], int, Any]] = {
 _ARROW = {str(VARCHAR): pa.string(), str(DATE): pa.date32()}
 
 
-def register_udfs(conn: duckdb.DuckDBPyConnection) -> None:
+class LazyVault:
+    """One vault per connection, opened on first use (thread-safe: DuckDB calls UDFs from its
+    worker threads)."""
+
+    def __init__(self, opener: Callable[[], Vault]) -> None:
+        self._opener = opener
+        self._vault: Vault | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Vault:
+        with self._lock:
+            if self._vault is None:
+                self._vault = self._opener()
+            return self._vault
+
+
+def decrypt_udf(vault: LazyVault) -> Callable[[pa.Array, pa.Array, pa.Array, pa.Array], pa.Array]:
+    def hub_decrypt(table: pa.Array, record_id: pa.Array, field_name: pa.Array, value: pa.Array) -> pa.Array:
+        value = value.cast(pa.string())
+        if not pc.any(pc.starts_with(value, TEXT_PREFIX)).as_py():
+            return value  # nothing encrypted in this chunk (test rows, or all null)
+        opened: list[str | None] = [None] * len(value)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, (t, f) in enumerate(zip(table.to_pylist(), field_name.to_pylist(), strict=True)):
+            groups.setdefault((t, f), []).append(i)
+        ids, values, open_ = record_id.to_pylist(), value.to_pylist(), vault.get().open_values
+        for (t, f), rows in groups.items():
+            subjects = [Subject(t, str(ids[i])) for i in rows]
+            for i, text in zip(rows, open_(subjects, f, [values[i] for i in rows]), strict=True):
+                opened[i] = text
+        return pa.array(opened, pa.string())
+
+    return hub_decrypt
+
+
+def register_udfs(conn: duckdb.DuckDBPyConnection, vault: LazyVault | None = None) -> None:
     for name, (fn, arity, returns) in UDFS.items():
         conn.create_function(
             name, _vectorised(fn, arity, _ARROW[str(returns)]), [VARCHAR] * arity, returns,
             type="arrow", null_handling="special", side_effects=False,
         )
+    if vault is not None:
+        conn.create_function("hub_decrypt", decrypt_udf(vault), [VARCHAR] * 4, VARCHAR,
+                             type="arrow", null_handling="special", side_effects=False)
 
 
 class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        self.config = plugin_config
+
+    def _open_vault(self) -> Vault:
+        paths = HubPaths(Path(self.config.get("data_dir") or ".hub").resolve())
+        master = load_master_key(key_file=self.config.get("master_key_file") or None,
+                                 key_value=self.config.get("master_key") or None,
+                                 dev_key_path=paths.dev_master_key)
+        return Vault.open(paths.key_store, master)
+
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
-        register_udfs(conn)
+        register_udfs(conn, LazyVault(self._open_vault))

@@ -16,6 +16,7 @@ from privacy.catalog import CatalogRow, Declared, classify_table
 from privacy.detect import Detector
 from privacy.sample import sample_columns
 from quality.contracts import CONTRACTS
+from warehouse.bronze_protection import join_key_columns
 from warehouse.layout import HubPaths
 
 SAMPLE_ROWS = 200
@@ -23,8 +24,10 @@ CATALOG_TABLE = "governance.pii_catalog"
 
 
 def contract_declarations() -> dict[str, dict[str, Declared]]:
-    """Per bronze table, each contract field's declared PII type and level."""
-    return {f"bronze/{name}": {column: Declared(f.pii, f.level) for column, f in c.fields.items()}
+    """Per bronze table, each contract field's declared PII type and level; the join keys
+    bronze adds are keyed hashes, pseudonymous (L2)."""
+    return {f"bronze/{name}": {**{column: Declared(f.pii, f.level) for column, f in c.fields.items()},
+                               **{column: Declared("NONE", "L2") for column in join_key_columns(c)}}
             for name, c in CONTRACTS.items()}
 
 

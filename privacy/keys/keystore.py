@@ -83,7 +83,9 @@ class KeyStore:
     def __init__(self, path: Path, master: MasterKey) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        # A vault serialises its calls, so a connection opened in one thread may serve a
+        # query engine's worker threads (DuckDB calls UDFs from them).
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self._db.execute("pragma secure_delete = on")
         self._db.execute("pragma journal_mode = delete")
         self._db.execute("pragma temp_store = memory")

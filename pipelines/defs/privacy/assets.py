@@ -83,7 +83,8 @@ def redacted_free_text(storage: HubStorage) -> dg.MaterializeResult:
     (the previous run's), so that redaction needs no gold of its own run."""
     paths = storage.paths()
     names = NameIndex(golden_names(golden_name_rows(paths.published_db)))
-    tables = redact_free_text(paths, Detector(names))
+    with storage.vault() as vault:
+        tables = redact_free_text(paths, Detector(names), vault)
     entities: Counter[str] = Counter()
     for t in tables:
         entities.update(t.entities)
