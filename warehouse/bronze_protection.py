@@ -30,6 +30,8 @@ from privacy.keys.envelope import Subject
 from privacy.keys.vault import Vault
 from privacy.pii_types import is_direct_identifier
 from quality.contracts import CONTRACTS, EntityContract
+from warehouse import delta_store
+from warehouse.layout import HubPaths
 
 EXTRA = "_extra"
 RAW = "_raw"
@@ -163,3 +165,15 @@ def open_quarantine(source: str, table: pa.Table, vault: Vault) -> pa.Table:
                 for r in rows]
     opened = vault.open_values(subjects, RAW, [r[RAW] for r in rows])
     return table.set_column(table.schema.get_field_index(RAW), RAW, pa.array(opened, pa.string()))
+
+
+def read_opened(paths: HubPaths, contract: EntityContract, vault: Vault) -> pa.Table | None:
+    """A bronze table read through its Delta log, protected values in clear."""
+    table = delta_store.read(paths.bronze_table(contract.source, contract.entity))
+    return None if table is None else open_table(contract, table, vault)
+
+
+def read_quarantine_opened(paths: HubPaths, source: str, vault: Vault) -> pa.Table | None:
+    """A source's quarantine table, ``_raw`` payloads in clear."""
+    table = delta_store.read(paths.quarantine_table(source))
+    return None if table is None else open_quarantine(source, table, vault)
