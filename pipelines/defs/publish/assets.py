@@ -50,7 +50,8 @@ def _publish_mart_asset(table: str, description: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, storage: HubStorage) -> dg.MaterializeResult:
         paths = storage.paths()
-        published = publish_mart(paths.warehouse_db, paths.gold, table)
+        with storage.vault() as vault:
+            published = publish_mart(paths.warehouse_db, paths.gold, table, vault=vault)
         context.log.info(f"gold/{table}: {published.rows_total:,} rows")
         return dg.MaterializeResult(metadata=_metadata(published))
 
