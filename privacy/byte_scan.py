@@ -35,6 +35,8 @@ DUCKDB_MAGIC = b"DUCK"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PARQUET_MAGIC = b"PAR1"
 _DIGITS = re.compile(r"\D+")
+# Separators people write inside a phone number: "0151 2345-6789", "(212) 555.0143".
+_PHONE_SEPARATORS = re.compile(r"(?<=\d)[ ()./-]{1,3}(?=[\d(])")
 MIN_NEEDLE = 6
 
 
@@ -98,9 +100,16 @@ class Needles:
             self.count[kind] += 1
 
     def kinds_in(self, text: str) -> Counter[str]:
+        """How many needles of each kind ``text`` holds; phones also with their separators removed."""
         if not self.count or not text:
             return Counter()
-        return Counter(kind for _, kind in self._automaton.iter(text.casefold()))
+        folded = text.casefold()
+        found = Counter(kind for _, kind in self._automaton.iter(folded))
+        collapsed = _PHONE_SEPARATORS.sub("", folded)
+        if collapsed != folded:
+            phones = sum(1 for _, kind in self._automaton.iter(collapsed) if kind == "phone")
+            found["phone"] = max(found["phone"], phones)
+        return +found
 
 
 def _magic(path: Path) -> bytes:
