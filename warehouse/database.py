@@ -9,10 +9,10 @@ from pathlib import Path
 
 import duckdb
 
-# Analysts open the file with the DuckDB CLI, whose newest release on PyPI (duckdb-cli 1.5.x)
-# cannot read DuckDB 2.0's default storage format. The format is fixed when the file is
-# created, so the hub creates it in the 1.5 format before dbt first opens it.
-STORAGE_COMPATIBILITY = "v1.5.0"
+# The format every file the hub writes is created in. The library and the `duckdb` CLI analysts
+# use are the same 1.4 LTS release (pinned together in pyproject.toml), so the CLI reads every
+# format the library writes; v1.4.0 is the newest 1.4 knows.
+STORAGE_COMPATIBILITY = "v1.4.0"
 
 
 def ensure_warehouse(path: Path) -> Path:

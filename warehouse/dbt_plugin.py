@@ -12,28 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from identity import handles, standardise
 
 VARCHAR = duckdb.sqltype("VARCHAR")
 DATE = duckdb.sqltype("DATE")
-
-
-def _vectorised(fn: Callable[..., Any], arity: int, out: pa.DataType) -> Callable[..., pa.Array]:
-    # DuckDB reads the parameter count off the signature, so no *args here.
-    if arity == 1:
-        def apply1(a: pa.Array) -> pa.Array:
-            return pa.array([fn(x) for x in a.to_pylist()], out)
-
-        return apply1
-
-    def apply2(a: pa.Array, b: pa.Array) -> pa.Array:
-        pairs = zip(a.to_pylist(), b.to_pylist(), strict=True)
-        return pa.array([fn(x, y) for x, y in pairs], out)
-
-    return apply2
 
 
 # name -> (function, arity, DuckDB return type)
@@ -49,14 +33,17 @@ UDFS: dict[str, tuple[Callable[..., Any], int, Any]] = {
     "hub_birth_date_issue": (standardise.birth_date_issue, 2, VARCHAR),
     "hub_name_from_handle": (handles.name_from_handle, 2, VARCHAR),
 }
-_ARROW = {str(VARCHAR): pa.string(), str(DATE): pa.date32()}
 
 
 def register_udfs(conn: duckdb.DuckDBPyConnection) -> None:
+    # Native (row by row), not arrow: DuckDB 1.4's arrow UDFs can free a returned string buffer
+    # before the rows are stored when a query runs on several threads ("Invalid unicode (byte
+    # sequence mismatch) detected in segment statistics update"). The functions cost more per
+    # call than the calling convention does.
     for name, (fn, arity, returns) in UDFS.items():
         conn.create_function(
-            name, _vectorised(fn, arity, _ARROW[str(returns)]), [VARCHAR] * arity, returns,
-            type="arrow", null_handling="special", side_effects=False,
+            name, fn, [VARCHAR] * arity, returns,
+            type="native", null_handling="special", side_effects=False,
         )
 
 

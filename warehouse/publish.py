@@ -67,7 +67,7 @@ def _publish(
         # Sorted by the partition column so Delta's per-file min/max prune day filters.
         order = " order by as_of_date" if predicate else ""
         query = f"select * from {SCHEMA}.{table}" + (f" where {where}" if where else "") + order
-        reader = con.sql(query).to_arrow_reader(batch_size=256_000)
+        reader = con.sql(query).fetch_record_batch(256_000)
         counted = _Counting(reader)
         path.parent.mkdir(parents=True, exist_ok=True)
         if predicate and delta_store.exists(path):
