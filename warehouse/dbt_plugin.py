@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from identity import handles, standardise
@@ -32,21 +30,6 @@ from warehouse.layout import HubPaths
 
 VARCHAR = duckdb.sqltype("VARCHAR")
 DATE = duckdb.sqltype("DATE")
-
-
-def _vectorised(fn: Callable[..., Any], arity: int, out: pa.DataType) -> Callable[..., pa.Array]:
-    # DuckDB reads the parameter count off the signature, so no *args here.
-    if arity == 1:
-        def apply1(a: pa.Array) -> pa.Array:
-            return pa.array([fn(x) for x in a.to_pylist()], out)
-
-        return apply1
-
-    def apply2(a: pa.Array, b: pa.Array) -> pa.Array:
-        pairs = zip(a.to_pylist(), b.to_pylist(), strict=True)
-        return pa.array([fn(x, y) for x, y in pairs], out)
-
-    return apply2
 
 
 # name -> (function, arity, DuckDB return type)
@@ -62,7 +45,6 @@ UDFS: dict[str, tuple[Callable[..., Any], int, Any]] = {
     "hub_birth_date_issue": (standardise.birth_date_issue, 2, VARCHAR),
     "hub_name_from_handle": (handles.name_from_handle, 2, VARCHAR),
 }
-_ARROW = {str(VARCHAR): pa.string(), str(DATE): pa.date32()}
 
 
 class LazyVault:
@@ -81,34 +63,32 @@ class LazyVault:
             return self._vault
 
 
-def decrypt_udf(vault: LazyVault) -> Callable[[pa.Array, pa.Array, pa.Array, pa.Array], pa.Array]:
-    def hub_decrypt(table: pa.Array, record_id: pa.Array, field_name: pa.Array, value: pa.Array) -> pa.Array:
-        value = value.cast(pa.string())
-        if not pc.any(pc.starts_with(value, TEXT_PREFIX)).as_py():
-            return value  # nothing encrypted in this chunk (test rows, or all null)
-        opened: list[str | None] = [None] * len(value)
-        groups: dict[tuple[str, str], list[int]] = {}
-        for i, (t, f) in enumerate(zip(table.to_pylist(), field_name.to_pylist(), strict=True)):
-            groups.setdefault((t, f), []).append(i)
-        ids, values, open_ = record_id.to_pylist(), value.to_pylist(), vault.get().open_values
-        for (t, f), rows in groups.items():
-            subjects = [Subject(t, str(ids[i])) for i in rows]
-            for i, text in zip(rows, open_(subjects, f, [values[i] for i in rows]), strict=True):
-                opened[i] = text
-        return pa.array(opened, pa.string())
+def decrypt_udf(vault: LazyVault) -> Callable[[str, str, str, str | None], str | None]:
+    """``hub_decrypt``: a native function, like the others (see ``register_udfs``); the vault
+    loads a bronze table's keys in one query on its first ciphertext, so a value costs a
+    dictionary lookup and one AES-GCM open."""
+
+    def hub_decrypt(table: str, record_id: str, field_name: str, value: str | None) -> str | None:
+        if value is None or not value.startswith(TEXT_PREFIX):
+            return value  # not ciphertext: test rows, or a column written before encryption
+        return vault.get().open_one(Subject(table, record_id), field_name, value)
 
     return hub_decrypt
 
 
 def register_udfs(conn: duckdb.DuckDBPyConnection, vault: LazyVault | None = None) -> None:
+    # Native (row by row), not arrow: DuckDB 1.4's arrow UDFs can free a returned string buffer
+    # before the rows are stored when a query runs on several threads ("Invalid unicode (byte
+    # sequence mismatch) detected in segment statistics update"). The functions cost more per
+    # call than the calling convention does.
     for name, (fn, arity, returns) in UDFS.items():
         conn.create_function(
-            name, _vectorised(fn, arity, _ARROW[str(returns)]), [VARCHAR] * arity, returns,
-            type="arrow", null_handling="special", side_effects=False,
+            name, fn, [VARCHAR] * arity, returns,
+            type="native", null_handling="special", side_effects=False,
         )
     if vault is not None:
         conn.create_function("hub_decrypt", decrypt_udf(vault), [VARCHAR] * 4, VARCHAR,
-                             type="arrow", null_handling="special", side_effects=False)
+                             type="native", null_handling="special", side_effects=False)
 
 
 class Plugin(BasePlugin):

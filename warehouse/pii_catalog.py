@@ -17,6 +17,7 @@ from privacy.detect import Detector
 from privacy.sample import sample_columns
 from quality.contracts import CONTRACTS
 from warehouse.bronze_protection import join_key_columns
+from warehouse.database import DatabaseFile, connect
 from warehouse.layout import HubPaths
 
 SAMPLE_ROWS = 200
@@ -93,12 +94,13 @@ def store_catalog(db: Path, rows: list[CatalogRow]) -> int:
     return len(rows)
 
 
-def golden_name_rows(db: Path) -> list[tuple[str | None, str | None, str | None]]:
+def golden_name_rows(db: Path | DatabaseFile) -> list[tuple[str | None, str | None, str | None]]:
     """(full, first, last) name of every golden record in ``customer_360``; none when the
-    warehouse has not been built."""
-    if not db.exists():
+    warehouse has not been built. An encrypted file comes with its key."""
+    db = db if isinstance(db, DatabaseFile) else DatabaseFile(db)
+    if not db.path.exists():
         return []
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db) as con:
         found = con.execute(
             "select table_schema from information_schema.tables "
             "where table_name = 'customer_360' order by table_schema = 'marts' desc, 1").fetchone()

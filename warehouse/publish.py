@@ -73,7 +73,7 @@ def _publish(
         # Sorted by the partition column so Delta's per-file min/max prune day filters.
         order = " order by as_of_date" if predicate else ""
         query = f"select * from {SCHEMA}.{table}" + (f" where {where}" if where else "") + order
-        reader = con.sql(query).to_arrow_reader(batch_size=256_000)
+        reader = con.sql(query).fetch_record_batch(256_000)
         if vault is not None:
             reader = seal_batches(reader, table, vault, declarations_by_column())
         counted = _Counting(reader)

@@ -178,6 +178,14 @@ class KeyStore:
             self._db.executemany("insert into data_keys values (?, ?, ?, ?, ?)", created)
         return keys
 
+    def keys_of_source(self, source: str) -> dict[Subject, DataKey]:
+        """Every existing data key of one subject source (a bronze table), in one query."""
+        rows = self._db.execute(
+            "select source_record_id, wrapped, master_key_id from data_keys where source = ?", (source,)
+        ).fetchall()
+        return {Subject(source, r): DataKey(Subject(source, r), unwrap_with(self._aead, m, w, Subject(source, r)))
+                for r, w, m in rows}
+
     def data_key(self, subject: Subject) -> DataKey:
         return self.data_keys([subject])[Subject(*subject)]
 

@@ -30,6 +30,7 @@ class Vault:
         self._forgotten: set[Subject] = set()
         self._join: JoinKeys | None = None
         self._lock = threading.Lock()
+        self._loaded_sources: set[str] = set()
 
     @classmethod
     def open(cls, path: Path, master: MasterKey) -> Vault:
@@ -73,6 +74,21 @@ class Vault:
         keys = self.keys_for([s for s, v in zip(subjects, values, strict=True) if v is not None])
         return [None if v is None else keys[s].encrypt_text(field_name, v)
                 for s, v in zip(subjects, values, strict=True)]
+
+    def open_one(self, subject: Subject, field_name: str, value: str) -> str | None:
+        """One value in clear (None if its subject was forgotten). The first value of a subject
+        source loads every key of that source in one query, so a table costs one query, not one
+        per row."""
+        if not value.startswith(TEXT_PREFIX):
+            return value
+        key = self._keys.get(subject)
+        if key is None and subject not in self._forgotten:
+            with self._lock:
+                if subject.source not in self._loaded_sources:
+                    self._keys.update(self.store.keys_of_source(subject.source))
+                    self._loaded_sources.add(subject.source)
+            key = self._keys.get(subject) or self._existing([subject]).get(subject)
+        return None if key is None else key.decrypt(field_name, from_text(value))
 
     def open_values(self, subjects: Sequence[Subject], field_name: str,
                     values: Sequence[str | None]) -> list[str | None]:

@@ -66,12 +66,13 @@ def test_an_open_analyst_session_blocks_neither_the_build_nor_the_publish(hub_pa
     assert sorted(p.name for p in hub_paths.published.iterdir()) == ["warehouse.duckdb"]  # no staged copy left
 
 
-def test_the_published_copy_keeps_the_format_analysts_tools_read(hub_paths: HubPaths) -> None:
+def test_the_duckdb_cli_installed_with_the_hub_opens_the_published_copy(hub_paths: HubPaths) -> None:
     working = ensure_warehouse(hub_paths.warehouse_db)
-    _build(working, [1])
+    _build(working, [1, 2])
     publish_database(working, hub_paths.published_db)
-    with duckdb.connect(str(hub_paths.published_db), read_only=True) as con:
-        (version,) = con.execute(
-            "select tags['storage_version'] from duckdb_databases() where database_name = 'warehouse'"
-        ).fetchone()
-    assert version == "v1.5.0+"  # what duckdb-cli 1.5 opens (warehouse.database.STORAGE_COMPATIBILITY)
+    cli = Path(sys.executable).with_name("duckdb")
+    out = subprocess.run(
+        [str(cli), "-readonly", "-csv", str(hub_paths.published_db), "select sum(amount) as s from marts.orders"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    assert out.split() == ["s", "3"]

@@ -4,9 +4,11 @@ A thin adapter over ``warehouse.encryption_coverage``: every protected column of
 the quarantine and of gold is read whole, and one cleartext value fails the check, naming the
 table, the column and how many values (never a value).
 
-DuckDB files (the warehouse, the published and role databases) are listed when they open
-without a key. Until the hub writes them encrypted, that list is reported and does not fail
-the check; ``DUCKDB_FILES_MUST_BE_ENCRYPTED`` is the switch that makes it fail.
+DuckDB files are listed when they open without a key. A published file (the analysts' and
+the role databases under ``published/``) that opens fails the check. The working files, which
+the hub does not write encrypted yet (dbt's ``warehouse.duckdb``, identity's run state), are
+reported and do not fail it; ``WORKING_DUCKDB_FILES_MUST_BE_ENCRYPTED`` is the switch that makes
+them fail too.
 """
 
 import dagster as dg
@@ -18,9 +20,8 @@ from quality.contracts import CONTRACTS
 from warehouse.encryption_coverage import column_coverage, unencrypted_duckdb_files
 
 CHECK = "encryption_coverage"
-# The hook for encrypted DuckDB files: True once the warehouse and role files are written
-# encrypted, so that an unencrypted one fails the check.
-DUCKDB_FILES_MUST_BE_ENCRYPTED = False
+# True once the working DuckDB files are written encrypted, so that an unencrypted one fails.
+WORKING_DUCKDB_FILES_MUST_BE_ENCRYPTED = False
 
 # After the published warehouse, which itself waits for every gold export and the catalog, so
 # the check sees this run's gold tables and DuckDB files (named by key: publish imports this group).
@@ -39,7 +40,8 @@ def encryption_coverage(storage: HubStorage) -> dg.AssetCheckResult:
     gaps = column_coverage(paths)
     leaking = [g for g in gaps if g.cleartext]
     duckdb_files = unencrypted_duckdb_files(paths.root)
-    passed = not leaking and not (DUCKDB_FILES_MUST_BE_ENCRYPTED and duckdb_files)
+    published = [f for f in duckdb_files if f.startswith(f"{paths.published.name}/")]
+    passed = not leaking and not published and not (WORKING_DUCKDB_FILES_MUST_BE_ENCRYPTED and duckdb_files)
     lines = ["| table | column | cleartext | values |", "|---|---|---|---|"]
     lines += [f"| {g.table} | {g.column} | {g.cleartext:,} | {g.values:,} |" for g in leaking[:50]]
     return dg.AssetCheckResult(
@@ -51,7 +53,8 @@ def encryption_coverage(storage: HubStorage) -> dg.AssetCheckResult:
             "columns_with_cleartext": len(leaking),
             "cleartext_values": sum(g.cleartext for g in leaking),
             "unencrypted_duckdb_files": dg.MetadataValue.json(duckdb_files),
-            "duckdb_files_must_be_encrypted": DUCKDB_FILES_MUST_BE_ENCRYPTED,
+            "unencrypted_published_files": len(published),
+            "working_duckdb_files_must_be_encrypted": WORKING_DUCKDB_FILES_MUST_BE_ENCRYPTED,
             **({"leaks": dg.MetadataValue.md("\n".join(lines))} if leaking else {}),
         },
     )
