@@ -66,8 +66,10 @@ def connect(db: DatabaseFile | Path, *, read_only: bool = True) -> duckdb.DuckDB
     if isinstance(db, Path):
         db = DatabaseFile(db)
     if db.key is None:
-        return duckdb.connect(str(db.path), read_only=read_only, config=dict(duckdb_extensions.SAFE_CONFIG))
-    con = duckdb_extensions.connect() if not read_only else duckdb.connect(config=dict(duckdb_extensions.SAFE_CONFIG))
+        return duckdb_extensions.quiet(
+            duckdb.connect(str(db.path), read_only=read_only, config=dict(duckdb_extensions.SAFE_CONFIG)))
+    con = duckdb_extensions.connect() if not read_only else duckdb_extensions.quiet(
+        duckdb.connect(config=dict(duckdb_extensions.SAFE_CONFIG)))
     try:
         con.execute(attach_sql(db, read_only=read_only))
         con.execute(f"use {db.alias}")

@@ -76,6 +76,12 @@ def load(con: duckdb.DuckDBPyConnection, *names: str) -> duckdb.DuckDBPyConnecti
     return con
 
 
+def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """No progress bar: it would print into a command's CSV output and the run logs."""
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
 def connect(
     database: str | Path = ":memory:",
     *,
@@ -86,6 +92,7 @@ def connect(
     """A DuckDB connection with the safe settings and the packaged extensions loaded."""
     con = duckdb.connect(str(database), read_only=read_only, config={**SAFE_CONFIG, **(config or {})})
     try:
+        quiet(con)
         return load(con, *extensions)
     except BaseException:
         con.close()
