@@ -18,6 +18,7 @@ from hub.features_cli import features_app
 from hub.identity_cli import identity_app
 from hub.privacy_cli import privacy_app
 from hub.quality_cli import quality_app
+from hub.sql_cli import add_sql_command
 from hub.stream_cli import simulate_stream, stream_app
 from pipelines.environment import apply_env_defaults, hub_paths
 from warehouse.layout import PROJECT_ROOT
@@ -44,6 +45,7 @@ app.add_typer(features_app, name="features", help="The feature registry for ML m
 app.add_typer(privacy_app, name="privacy", help="PII protection: catalog, free-text detection, master-key rotation.")
 app.add_typer(stream_app, name="stream", help="Stream consumers: MQTT telemetry into bronze.")
 app.add_typer(quality_app, name="quality", help="Data quality: quarantined rows and the quality report.")
+add_sql_command(app)
 
 
 @app.command()

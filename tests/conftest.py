@@ -37,3 +37,18 @@ def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("world") / "world"
     world.generate(root, people=300, seed=7)
     return root
+
+
+@pytest.fixture
+def engineer_copy(hub_paths: HubPaths):  # type: ignore[no-untyped-def]
+    """The data engineers' published copy (published/warehouse.duckdb) with its real key, from
+    the key store of the test's data root under its development master key."""
+    from privacy.keys.keystore import KeyStore
+    from privacy.keys.master_key import load_master_key
+    from warehouse.database import database_key
+    from warehouse.role_databases import ENGINEER_ROLE, role_database
+
+    master = load_master_key(key_file=None, key_value=None, dev_key_path=hub_paths.dev_master_key)
+    with KeyStore.open(hub_paths.key_store, master) as store:
+        return role_database(hub_paths.published, ENGINEER_ROLE, None, lambda name: database_key(store, name))
+

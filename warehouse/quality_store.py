@@ -73,7 +73,7 @@ def store_silver_quarantine(
                     join quality.silver_rejections as r
                       on r.table_name = '{suite.table_name}' and r.record_key = {_key_sql(suite.key)}""",
                 [now],
-            ).to_arrow_table()
+            ).fetch_arrow_table()
             delta_store.overwrite(paths.layer_quarantine_table("silver", suite.table_name), quarantined)
             rows_in = con.execute(f"select count(*) from {suite.table}").fetchone()[0]
             passed = con.execute(
