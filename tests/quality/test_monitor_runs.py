@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from quality.monitors import load_config
+from quality.monitors import MonitorResult, load_config
 from warehouse import delta_store
 from warehouse.layout import HubPaths
 from warehouse.quality_monitors import (
@@ -37,7 +37,7 @@ def _land_batches(paths: HubPaths, sizes: list[int], extra: str | None = None) -
         }))
 
 
-def _verdict(results: list, subject: str, metric: str):  # noqa: ANN202
+def _verdict(results: list[MonitorResult], subject: str, metric: str) -> MonitorResult:
     return next(r for r in results if r.subject == subject and r.metric == metric)
 
 

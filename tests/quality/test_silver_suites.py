@@ -2,6 +2,7 @@
 by its named rule, the quarantine lists exactly those rows, and counts reconcile."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -146,3 +147,42 @@ def test_a_suite_without_severity_rules_is_refused(tmp_path: Path) -> None:
     bad.write_text("table: staging.t\nkey: [id]\nexpectations:\n  - name: x\n    expect: column_values_to_be_unique\n    severity: fatal\n")
     with pytest.raises(SuiteError, match=r"bad\.yml: rule x: severity"):
         load_suite(bad, "silver")
+
+
+def _passed_keys(paths: HubPaths, table: str, key: str) -> list[str]:
+    # What the intermediate models read: the passed_rows macro's filter (dbt/macros/passed_rows.sql).
+    with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:
+        return [r[0] for r in con.execute(
+            f"""select {key}::varchar from staging.{table} where {key}::varchar not in
+                (select record_key from quality.silver_rejections where table_name = '{table}')""").fetchall()]
+
+
+def test_release_after_a_rule_fix_lets_the_row_in_once_and_counts_it_once(tmp_path: Path) -> None:
+    paths = HubPaths(tmp_path / "hub")
+    paths.root.mkdir(parents=True)
+    with duckdb.connect(str(paths.warehouse_db)) as con:
+        con.execute(STAGING)
+    suites = load_suites("silver")
+    for _ in range(2):  # the same data twice: nothing is counted twice
+        results = run_suites(paths.warehouse_db, suites)
+        store_silver_quarantine(paths, paths.warehouse_db, results, rejections(results))
+    listing = quarantine_listing(paths).to_pylist()
+    assert len(listing) == len(EXPECTED) + 1  # EV5's two copies
+    assert "OP3" not in _passed_keys(paths, "stg_crm__opportunities", "opportunity_id")
+    # A steward adds the currency the business started trading in: the rule is fixed, not the data.
+    fixed = [
+        replace(s, expectations=tuple(
+            replace(e, arguments={**e.arguments, "value_set": [*e.arguments["value_set"], "ZZZ"]})
+            if e.name == "opportunity_currency_is_iso" else e for e in s.expectations))
+        for s in suites
+    ]
+    results = run_suites(paths.warehouse_db, fixed)
+    stored = store_silver_quarantine(paths, paths.warehouse_db, results, rejections(results))
+    passed = _passed_keys(paths, "stg_crm__opportunities", "opportunity_id")
+    assert passed.count("OP3") == 1 and "OP2" not in passed
+    opportunities = next(r for r in stored.reconciliations if r.table == "stg_crm__opportunities")
+    assert (opportunities.rows_in, opportunities.passed, opportunities.quarantined) == (3, 2, 1)
+    with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:
+        summary = dict(con.execute("""select rule, sum(rows) from quality.quarantine_summary
+                                      where "table" = 'stg_crm__opportunities' group by 1""").fetchall())
+    assert summary == {"opportunity_amount_not_negative": 1}
