@@ -125,7 +125,7 @@ def generate(ctx: Context) -> None:
         store(con, name, df)
         ctx.count(f"crm/{name}", df.height)
     plant_bad_rows(ctx, con, rng, contacts, opportunities)
-    quality_planting.crm(ctx, con, contacts, opportunities)
+    quality_planting.crm(ctx, con, contacts, opportunities, update_record)
     indexes(con)
     finish_bulk_load(con)
 

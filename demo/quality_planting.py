@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,10 @@ def _pick(rng: np.random.Generator, ids: list[str], exclude: set[str], k: int) -
     return [free[int(i)] for i in np.sort(rng.choice(len(free), min(k, len(free)), replace=False))]
 
 
-def crm(ctx: Context, con: sqlite3.Connection, contacts: pl.DataFrame, opportunities: pl.DataFrame) -> None:
+def crm(ctx: Context, con: sqlite3.Connection, contacts: pl.DataFrame, opportunities: pl.DataFrame,
+        update_record: Callable[[sqlite3.Connection, str, str, dict[str, object]], None]) -> None:
     """Two contacts with impossible birth dates (one in the future, one 130+ years ago) and an
-    opportunity with a negative amount."""
-    from demo.crm import update_record
-
+    opportunity with a negative amount; ``update_record`` is the CRM's own record writer."""
     rng = _rng(ctx, "crm")
     for rid, born in zip(_pick(rng, contacts["id"].to_list(), _already_planted(ctx, "crm", "contacts"), 2),
                          (FUTURE_BIRTH_DATE, ANCIENT_BIRTH_DATE), strict=False):
