@@ -15,6 +15,8 @@ import yaml
 
 PSI_WARNING = 0.2
 VOLUME_Z_LIMIT = 3.5
+# Below this many distinct values a change in cardinality is noise (1 -> 4 is not a signal).
+MIN_DISTINCT = 10
 # 1.4826 * MAD estimates the standard deviation of normal data.
 _MAD_SCALE = 1.4826
 
@@ -104,7 +106,8 @@ def profile_change(column: str, before: tuple[int, int, int], now: tuple[int, in
     rate_now = now[1] / now[0] if now[0] else 0.0
     change = abs(now[2] - before[2]) / max(before[2], 1)
     return ProfileChange(column, round(rate_before, 4), round(rate_now, 4), before[2], now[2],
-                         abs(rate_now - rate_before) > null_rate_limit, before[2] > 0 and change > cardinality_limit)
+                         abs(rate_now - rate_before) > null_rate_limit,
+                         max(before[2], now[2]) >= MIN_DISTINCT and change > cardinality_limit)
 
 
 @dataclass(frozen=True)
