@@ -39,39 +39,21 @@ def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-# Run in parallel (pytest-xdist, `--dist loadgroup`), each worker builds its own session and
-# module fixtures. The costly ones are built once: every test that uses one runs on the same
-# worker. A test that uses a module-scoped fixture stays with its module.
-SHARED_ON_ONE_WORKER = {
-    "pipeline_run": "e2e-world",
-    "model": "identity-model",
-    "model_with_handles": "identity-model",
-}
+
+# In parallel (pytest-xdist, `make test`), each worker builds its own session and module
+# fixtures. Whole test modules go to one worker, so a module fixture is built once; so do whole
+# folders whose modules share a costly session fixture: the e2e pipeline run, the trained
+# identity model. (xdist's `loadgroup` marks do not reach the scheduler under pytest 9.)
+SHARED_BY_FOLDER = ("tests/e2e/", "tests/identity/")
 
 
-def _group(item: pytest.Item) -> str | None:
-    names = getattr(item, "fixturenames", ())
-    for name in names:
-        if name in SHARED_ON_ONE_WORKER:
-            return SHARED_ON_ONE_WORKER[name]
-    return None
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling
 
+    class ByModuleAndSharedFolder(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return next((f for f in SHARED_BY_FOLDER if module.startswith(f)), module)
 
-def _uses_a_module_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    module_group: dict[str, str] = {}
-    for item in items:
-        group = _group(item)
-        if group:
-            module_group.setdefault(item.nodeid.split("::")[0], group)
-    for item in items:
-        module = item.nodeid.split("::")[0]
-        group = _group(item) or (module_group.get(module, module) if _uses_a_module_fixture(item) else None)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+    return ByModuleAndSharedFolder(config, log)
