@@ -56,4 +56,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
             module = nodeid.split("::", 1)[0]
             return next((f for f in SHARED_BY_FOLDER if module.startswith(f)), module)
 
+    config.option.loadscopereorder = False  # keep the order below: the longest work first
     return ByModuleAndSharedFolder(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # On xdist workers, the end-to-end tests (each module a whole pipeline run) come first, so
+    # the first two go to different workers instead of ending one worker's queue.
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
