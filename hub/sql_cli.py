@@ -26,7 +26,13 @@ from privacy.keys.master_key import MasterKeyError
 from privacy.roles import Policy, PolicyError, load_policy
 from warehouse.database import DatabaseFile, attach_sql, connect, database_key
 from warehouse.layout import HubPaths
-from warehouse.role_databases import ENGINEER_ROLE, publish_roles, published_digest, role_database
+from warehouse.role_databases import (
+    ENGINEER_ROLE,
+    KeyFor,
+    publish_roles,
+    published_digest,
+    role_database,
+)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -34,7 +40,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _key_for(paths: HubPaths):  # type: ignore[no-untyped-def]
+def _key_for(paths: HubPaths) -> tuple[KeyStore, KeyFor]:
     store = KeyStore.open(paths.key_store, master_key_from_env(paths))
     return store, (lambda name: database_key(store, name))
 
@@ -48,7 +54,7 @@ def engineer_database(paths: HubPaths) -> DatabaseFile:
         store.close()
 
 
-def _republish(paths: HubPaths, policy: Policy, role: str, key_for) -> None:  # type: ignore[no-untyped-def]
+def _republish(paths: HubPaths, policy: Policy, role: str, key_for: KeyFor) -> None:
     from pipelines.defs.privacy.roles import redactor_for
 
     warehouse = DatabaseFile(paths.warehouse_db)

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from warehouse.database import DatabaseFile
 from warehouse.layout import HubPaths
 
 
@@ -40,7 +41,7 @@ def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def engineer_copy(hub_paths: HubPaths):  # type: ignore[no-untyped-def]
+def engineer_copy(hub_paths: HubPaths) -> DatabaseFile:
     """The data engineers' published copy (published/warehouse.duckdb) with its real key, from
     the key store of the test's data root under its development master key."""
     from privacy.keys.keystore import KeyStore

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from privacy.roles import Policy, RolePolicy, check_user, table_query
@@ -76,7 +77,7 @@ def users_of(warehouse: DatabaseFile, role: RolePolicy) -> list[str]:
     return [check_user(str(u)) for u in found]
 
 
-def _columns(con, catalog: str, source: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, source: str) -> list[str]:
     schema, table = source.split(".")
     return [r[0] for r in con.execute(
         "select column_name from information_schema.columns where table_catalog = ? "
@@ -141,7 +142,7 @@ def _table_count(db: DatabaseFile) -> int:
                            f"and table_name <> '{POLICY_TABLE}'").fetchone()[0]
 
 
-def _stamp(con, policy: Policy, role: RolePolicy, user: str | None) -> None:  # type: ignore[no-untyped-def]
+def _stamp(con: duckdb.DuckDBPyConnection, policy: Policy, role: RolePolicy, user: str | None) -> None:
     con.execute(f"create or replace table main.{POLICY_TABLE} as select ?::varchar as role, ?::varchar as user_name, "
                 "?::varchar as policy_sha256, ?::timestamptz as published_at",
                 [role.name, user, policy.digest, datetime.now(UTC)])

@@ -19,7 +19,7 @@ from privacy.redact import redact
 from privacy.roles import load_policy
 from warehouse.database import DatabaseFile, database_key
 from warehouse.pii_catalog import golden_name_rows
-from warehouse.role_databases import ENGINEER_ROLE, RoleDatabase, publish_roles
+from warehouse.role_databases import ENGINEER_ROLE, Redactor, RoleDatabase, publish_roles
 
 GROUP = "privacy"
 ENGINEER_COPY = dg.AssetKey(["published", "warehouse"])
@@ -45,7 +45,7 @@ def _metadata(published: list[RoleDatabase]) -> Mapping[str, Any]:
     return meta
 
 
-def redactor_for(warehouse: DatabaseFile):  # type: ignore[no-untyped-def]
+def redactor_for(warehouse: DatabaseFile) -> Redactor:
     """Free-text redaction with the hub's own customers' names as the strongest name signal."""
     detector = Detector(NameIndex(golden_names(golden_name_rows(warehouse))))
     return lambda values: redact(values, detector).texts
