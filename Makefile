@@ -28,11 +28,14 @@ run: install
 
 # The suite's temporary folders stay in the checkout: pytest prunes old numbered folders under
 # the shared /tmp/pytest-of-<user>, which would delete another run's folders mid-test.
+# TEST_WORKERS pytest-xdist workers, each with its own folder under .pytest-tmp; tests that share
+# a costly fixture run on one worker (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: install
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
 	.venv/bin/dg check defs
-	.venv/bin/pytest -q --basetemp=$(CURDIR)/.pytest-tmp
+	.venv/bin/pytest -q --basetemp=$(CURDIR)/.pytest-tmp -n $(TEST_WORKERS)
 
 # ruff check only: the code keeps hanging indents that ruff format would reflow.
 lint: install

@@ -28,6 +28,8 @@ class Context:
     now: int
     counts: dict[str, int] = field(default_factory=dict)
     planted: list[dict[str, Any]] = field(default_factory=list)
+    # Rows that land in bronze but break a silver rule (demo/quality_planting.py).
+    planted_silver: list[dict[str, Any]] = field(default_factory=list)
     duplicate_files: list[dict[str, str]] = field(default_factory=list)
     drift: list[dict[str, Any]] = field(default_factory=list)
     truth: list[pl.DataFrame] = field(default_factory=list)
@@ -65,6 +67,12 @@ class Context:
               record_id: str | None, kind: str, field_name: str | None) -> None:
         self.planted.append({"source": source, "entity": entity, "file": file, "line": line,
                              "record_id": record_id, "kind": kind, "field": field_name})
+
+    def plant_silver(self, source: str, entity: str, table: str, record_key: str, kind: str,
+                     rule: str) -> None:
+        """A row the silver suites must quarantine: its staging table, business key and rule."""
+        self.planted_silver.append({"source": source, "entity": entity, "table": table,
+                                    "record_key": record_key, "kind": kind, "rule": rule})
 
     def add_pii_spans(self, source: str, entity: str, field_name: str, record_ids: Any,
                       spans: list[list[tuple[str, int, int]]]) -> None:

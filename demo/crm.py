@@ -12,7 +12,7 @@ import sqlite3
 import numpy as np
 import polars as pl
 
-from demo import clock, events
+from demo import clock, events, quality_planting
 from demo.context import Context
 from demo.identifiers import format_phone, mobile_numbers
 from demo.pools import CURRENCY
@@ -125,6 +125,7 @@ def generate(ctx: Context) -> None:
         store(con, name, df)
         ctx.count(f"crm/{name}", df.height)
     plant_bad_rows(ctx, con, rng, contacts, opportunities)
+    quality_planting.crm(ctx, con, contacts, opportunities, update_record)
     indexes(con)
     finish_bulk_load(con)
 

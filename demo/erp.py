@@ -11,7 +11,7 @@ import sqlite3
 import numpy as np
 import polars as pl
 
-from demo import clock, events
+from demo import clock, events, quality_planting
 from demo.context import Context
 from demo.identifiers import format_phone, landline_numbers, tax_id
 from demo.pools import CURRENCY
@@ -240,6 +240,7 @@ def generate(ctx: Context) -> None:
         insert_frame(con, name, df)
         ctx.count(f"erp/{name}", df.height)
     plant_bad_rows(ctx, con, rng, invoices)
+    quality_planting.erp(ctx, con, sales, lines)
     indexes(con)
     finish_bulk_load(con)
 

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import polars as pl
 
-from demo import clock, events
+from demo import clock, events, quality_planting
 from demo.context import Context
 from demo.planting import BadLine, dumps, pick_rows, splice, truncated, write_lines
 from demo.tables import frame, json_lines
@@ -100,12 +100,13 @@ def generate(ctx: Context) -> None:
     final_owner = owner.copy()
     final_owner[dev] = new_owner
     ctx.add_truth("iot", "devices", serial, final_owner)
-    write_registry(ctx, pl.concat([regs, again]))
+    write_registry(ctx, quality_planting.iot_registrations(ctx, pl.concat([regs, again]), set(serial[dev])))
 
     start = np.maximum(registered, ctx.now - TELEMETRY_DAYS * clock.DAY)
     end = np.where(connected(serial), people.active_until()[final_owner], 0)
     ctx.paths.iot_telemetry_landing.mkdir(parents=True, exist_ok=True)
     write_telemetry(ctx, rng, serial, final_owner, start, end, weekly=True)
+    quality_planting.iot_telemetry(ctx, ctx.paths.iot_telemetry_landing)
 
 
 def write_registry(ctx: Context, regs: pl.DataFrame, daily: bool = False) -> None:

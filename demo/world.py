@@ -112,7 +112,8 @@ def _advance(p: WorldPaths, days: int, seed: int) -> dict[str, Any]:
     ctx = Context(paths=p, people=population, companies=companies,
                   pools=build_pools(manifest["seed"]), seed=seed,
                   now=since + days * clock.DAY, counts=dict(manifest["counts"]),
-                  planted=manifest["planted"], duplicate_files=manifest["duplicate_files"],
+                  planted=manifest["planted"], planted_silver=manifest.get("planted_silver", []),
+                  duplicate_files=manifest["duplicate_files"],
                   drift=manifest["drift"], sequences=state["sequences"])
     truth = pl.read_parquet(p.truth)
     for source in SOURCES:  # no new links (demo/links.py says why)
@@ -172,6 +173,7 @@ def _finish(ctx: Context, head: dict[str, Any]) -> dict[str, Any]:
         **head, "now": clock.fmt_one(ctx.now, clock.DB_TS),
         "counts": {k: ctx.counts[k] for k in sorted(ctx.counts)},
         "planted": sorted(ctx.planted, key=key),
+        "planted_silver": sorted(ctx.planted_silver, key=lambda e: (e["table"], e["record_key"], e["rule"])),
         "duplicate_files": sorted(ctx.duplicate_files, key=lambda e: e["file"]),
         "drift": sorted(ctx.drift, key=lambda e: (e["source"], e["file"])),
     }

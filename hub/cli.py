@@ -19,6 +19,7 @@ from hub.features_cli import features_app
 from hub.identity_cli import identity_app
 from hub.privacy_cli import privacy_app
 from hub.quality_cli import quality_app
+from hub.sql_cli import add_sql_command
 from hub.stream_cli import simulate_stream, stream_app
 from pipelines.environment import apply_env_defaults, hub_paths
 from warehouse.layout import PROJECT_ROOT
@@ -46,6 +47,7 @@ app.add_typer(privacy_app, name="privacy", help="PII protection: catalog, free-t
 app.add_typer(stream_app, name="stream", help="Stream consumers: MQTT telemetry into bronze.")
 app.add_typer(events_app, name="events", help="Outbound customer events to subscribers over MQTT.")
 app.add_typer(quality_app, name="quality", help="Data quality: quarantined rows and the quality report.")
+add_sql_command(app)
 
 
 @app.command()

@@ -14,22 +14,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hub.cli_setup import command_group, fail
+
 if TYPE_CHECKING:
     from identity.settings import IdentityConfig
     from identity.workspace import Workspace
 
-identity_app = typer.Typer(
-    help="Identity resolution: one stable customer ID per person, explained and measured.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+identity_app = command_group(
+    "Identity resolution: one stable customer ID per person, explained and measured.")
 
 WORKSPACE_IN_OUT = ".identity"
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _quiet() -> None:
@@ -43,7 +37,7 @@ def _config(path: Path | None) -> IdentityConfig:
     from identity.settings import IdentityConfig
 
     if path is not None and not path.exists():
-        raise _fail(f"{path}: no such config file")
+        raise fail(f"{path}: no such config file")
     return IdentityConfig.load(path)
 
 
@@ -74,8 +68,7 @@ def resolve(
     """
     from identity import canonical
     from identity.columns import NoUsableColumns
-    from identity.workspace import Workspace, clusters_table, column_lines, pairs_table
-    from identity.workspace import resolve as resolve_records
+    from identity.workspace import Workspace, clusters_table, column_lines, pairs_table, resolve
 
     _quiet()
     cfg = _config(config)
@@ -83,22 +76,22 @@ def resolve(
     try:
         records, report = canonical.load(input, table)
     except canonical.CanonicalInputError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for line in report.lines():
         typer.echo(line)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _fail(f"{out}: cannot create the output folder ({exc.strerror})") from None
+        raise fail(f"{out}: cannot create the output folder ({exc.strerror})") from None
     ws = Workspace(out / WORKSPACE_IN_OUT)
     try:
-        result, model, how = resolve_records(records, ws, cfg, retrain=retrain, full=full)
+        result, model, how = resolve(records, ws, cfg, retrain=retrain, full=full)
     except NoUsableColumns as exc:
-        raise _fail(f"{input}: {exc}") from None
+        raise fail(f"{input}: {exc}") from None
     except Exception as exc:
         if os.environ.get("HUB_DEBUG"):
             raise
-        raise _fail(f"resolution failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        raise fail(f"resolution failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                     " (set HUB_DEBUG=1 for details)", 1) from None
     clusters_table(result).write_parquet(out / "clusters.parquet")
     pairs = pairs_table(result, cfg.pairs_threshold)
@@ -122,32 +115,32 @@ def explain(
     state: Annotated[Path | None, typer.Option(help="A `resolve --out` folder or identity workspace (default: the pipeline's).")] = None,
 ) -> None:
     """Show a customer's records and the evidence that joined them."""
-    from identity import explain as explain_mod
+    from identity import explain
     from identity.run_state import State
 
     _quiet()
     ws = _workspace(state)
     run_state = State.load(ws.run_state)
     if run_state is None:
-        raise _fail(f"no identity run found in {ws.root}; run `hub identity resolve` or the "
+        raise fail(f"no identity run found in {ws.root}; run `hub identity resolve` or the "
                     "identity assets first", 1)
     from identity.runs import FEATURES_VERSION
 
     written_by = str(run_state.meta.get("settings_key", "")).split("|")
     if len(written_by) < 3 or written_by[2] != FEATURES_VERSION:
-        raise _fail(f"the identity state in {ws.root} was written by another version of the "
+        raise fail(f"the identity state in {ws.root} was written by another version of the "
                     "hub; run identity resolution again first", 1)
     model = ws.model(run_state.meta.get("model_version"))
     if model is None:
-        raise _fail(f"model {run_state.meta.get('model_version')} of the last run is missing "
+        raise fail(f"model {run_state.meta.get('model_version')} of the last run is missing "
                     f"from {ws.models}", 1)
     try:
-        e = explain_mod.explain(run_state, model, customer_id)
-    except explain_mod.UnknownCustomer as exc:
-        raise _fail(str(exc), 1) from None
-    typer.echo(explain_mod.as_text(e))
+        e = explain.explain(run_state, model, customer_id)
+    except explain.UnknownCustomer as exc:
+        raise fail(str(exc), 1) from None
+    typer.echo(explain.as_text(e))
     if html is not None:
-        html.write_text(explain_mod.as_html(e), encoding="utf-8")
+        html.write_text(explain.as_html(e), encoding="utf-8")
         typer.echo(f"wrote {html}")
 
 
@@ -161,29 +154,29 @@ def evaluate(
     """Pairwise and B-cubed precision, recall and F1 against ground truth."""
     import polars as pl
 
-    from identity import evaluate as evaluate_mod
+    from identity import evaluate
     from identity.run_state import State
 
     try:
-        truth_df = evaluate_mod.read_truth(truth)
+        truth_df = evaluate.read_truth(truth)
     except (FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if clusters is not None:
         if not clusters.exists():
-            raise _fail(f"{clusters}: no such file")
+            raise fail(f"{clusters}: no such file")
         predicted = (pl.read_csv(clusters, infer_schema=False) if clusters.suffix.lower() == ".csv"
                      else pl.read_parquet(clusters))
         missing = {"source", "source_record_id", "customer_id"} - set(predicted.columns)
         if missing:
-            raise _fail(f"{clusters}: lacks column(s) {', '.join(sorted(missing))}")
+            raise fail(f"{clusters}: lacks column(s) {', '.join(sorted(missing))}")
     else:
         ws = _workspace(state)
         run_state = State.load(ws.run_state)
         if run_state is None:
-            raise _fail(f"no identity run found in {ws.root}; give --clusters or --state", 1)
+            raise fail(f"no identity run found in {ws.root}; give --clusters or --state", 1)
         predicted = run_state.canonical.select("uid", "source", "source_record_id").join(
             run_state.assignment.select("uid", "customer_id"), on="uid")
-    metrics = evaluate_mod.evaluate(predicted.select(
+    metrics = evaluate.evaluate(predicted.select(
         pl.col("source").cast(pl.String), pl.col("source_record_id").cast(pl.String),
         pl.col("customer_id").cast(pl.String)), truth_df)
     if as_json:
@@ -200,8 +193,7 @@ def train(
     config: Annotated[Path | None, typer.Option(help="An identity.yaml to use instead of the default.")] = None,
 ) -> None:
     """Train a new model version (scheduled runs keep using it until the next training)."""
-    from identity import canonical
-    from identity import train as train_mod
+    from identity import canonical, train
     from identity.workspace import column_lines
     from pipelines.environment import hub_paths
 
@@ -211,14 +203,14 @@ def train(
     try:
         records, report = canonical.load(source)
     except canonical.CanonicalInputError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for line in report.lines():
         typer.echo(line)
     ws = _workspace(state)
     try:
-        saved = train_mod.train_on_records(records, cfg, ws.models)
+        saved = train.train_on_records(records, cfg, ws.models)
     except ValueError as exc:  # too few records, or no column to train on
-        raise _fail(str(exc), 1) from None
+        raise fail(str(exc), 1) from None
     for line in column_lines(saved):
         typer.echo(line)
     typer.echo(f"trained {saved.version} on {saved.meta['input_records']:,} records in "

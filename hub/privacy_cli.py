@@ -34,11 +34,12 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _detector(use_customers: bool) -> Detector:
+    from hub.sql_cli import engineer_database
     from privacy.detect import Detector
     from privacy.names import NameIndex, golden_names
     from warehouse.pii_catalog import golden_name_rows
 
-    rows = golden_name_rows(hub_paths().published_db) if use_customers else []
+    rows = golden_name_rows(engineer_database(hub_paths())) if use_customers and hub_paths().published_db.exists() else []
     index = NameIndex(golden_names(rows))
     typer.echo(f"person names: context, name lists and the names of {len(rows):,} known customers "
                f"({index.size:,} spellings)", err=True)

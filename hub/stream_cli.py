@@ -53,10 +53,18 @@ def stream_iot(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     options = StreamOptions(host=host, port=port, client_id=client_id, idle_exit_s=idle_exit,
                             flush_interval_s=flush_interval, compact_every=compact_every)
-    consumer = IotStreamConsumer(hub_paths(), options)
+    from hub.keys_cli import master_key_from_env
+    from privacy.keys.vault import Vault
+
+    paths = hub_paths()
+    vault = Vault.open(paths.key_store, master_key_from_env(paths))
+    consumer = IotStreamConsumer(paths, options, vault=vault)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: consumer.stop.set())
-    stats = consumer.run()
+    try:
+        stats = consumer.run()
+    finally:
+        vault.close()
     typer.echo(f"stream iot: received {stats.received:,}, accepted {stats.accepted:,}, "
                f"quarantined {stats.quarantined:,}, duplicates dropped {stats.duplicates:,}, "
                f"commits {stats.commits:,}")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import duckdb
 
+from hub.sql_cli import engineer_database
 from pipelines.environment import hub_paths
 from warehouse import delta_store
+from warehouse.database import connect
 from warehouse.dbt_plugin import register_udfs
 from warehouse.layout import HubPaths
 
@@ -40,11 +42,11 @@ def warehouse_counts(paths: HubPaths) -> dict[str, int]:
     """Rows per table of the published copy: the working file may be mid-build and locked."""
     if not paths.published_db.exists():
         return {}
-    with duckdb.connect(str(paths.published_db), read_only=True) as con:
+    with connect(engineer_database(paths)) as con:
         register_udfs(con)  # staging views call the hub's standardisation UDFs
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema not like 'bronze_%' and table_schema not in ('information_schema', 'pg_catalog') "
+            "where table_catalog = current_database() and table_schema not like 'bronze_%' and table_schema not in ('information_schema', 'pg_catalog') "
             "order by 1, 2"
         ).fetchall()
         return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in tables}
@@ -68,11 +70,13 @@ def print_summary(paths: HubPaths | None = None) -> None:
         print("  not published yet: it is published after a successful full run")
     for name, count in counts.items():
         print(f"  {name:<44} {count:>10,}")
-    db = paths.published_db
-    # The duckdb CLI sits beside the interpreter that runs hub (.venv/bin), on PATH or not.
-    duckdb_cli = Path(sys.executable).parent / "duckdb"
+    # hub sits beside the interpreter that runs it (.venv/bin), on PATH or not.
+    hub = Path(sys.executable).parent / "hub"
     print(f"""
-Warehouse:   {db}
-Query it:    {duckdb_cli} -readonly {db} "select * from staging.stg_crm__contacts limit 5"
-Open the UI: make ui   ->  http://127.0.0.1:3000
+Role databases (encrypted, one per role): {paths.published}
+Analysts:        {hub} sql --role analyst -c "select * from customer_360 limit 5"
+Data scientists: {hub} sql --role data_scientist
+Sales reps:      {hub} sql --role sales_rep --as <CRM owner id>
+Engineers:       {hub} sql --role data_engineer
+Open the UI:     make ui   ->  http://127.0.0.1:3000
 """)

@@ -20,6 +20,7 @@ Stewards can also state facts: ``must_link`` and ``cannot_link`` pairs, kept as 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -88,25 +89,35 @@ def find_shared(features: pl.DataFrame, config: IdentityConfig) -> pl.DataFrame:
     con = duckdb.connect()
     con.register("f", features.select(
         "uid", "first_name", "last_name", "first_name_forms", "dob", *IDENTIFIERS))
+    # Identifier values alone first: the names and birth dates are joined only to the
+    # groups that can be shared (most values are one record's).
     ids = " union all ".join(
-        f"select '{k}' as kind, {k} as value, uid, first_name, last_name, first_name_forms, dob "
-        f"from f where {k} is not null" for k in IDENTIFIERS)
+        f"select '{k}' as kind, {k} as value, uid from f where {k} is not null"
+        for k in IDENTIFIERS)
     limit = config.max_records_per_identifier
     rows = con.sql(f"""
         with ids as ({ids}),
         sizes as (select kind, value, count(*) as n_records from ids group by all),
         grouped as (
-            select ids.* from ids join sizes using (kind, value)
+            select ids.kind, ids.value, f.uid, f.first_name, f.last_name, f.first_name_forms,
+                   f.dob
+            from ids join sizes using (kind, value) join f using (uid)
             where n_records between 2 and {limit}
         ),
-        pairs as (
-            select a.kind, a.value, a.uid as uid_a, b.uid as uid_b,
-                   coalesce({dob_conflict_sql("a", "b")}, false) as by_dob,
-                   coalesce({name_conflict_sql("a", "b")}, false) as by_name
-            from grouped a join grouped b
-              on a.kind = b.kind and a.value = b.value and a.uid < b.uid
+        -- Two records with the same first name (or none) and the same birth date (or none)
+        -- cannot conflict: the conditions are evaluated only on the others.
+        raw_conflicts as (
+            select kind, value, uid_a, uid_b, coalesce(dob_conflict, false) as by_dob
+            from (
+                select a.kind, a.value, a.uid as uid_a, b.uid as uid_b,
+                       {dob_conflict_sql("a", "b")} as dob_conflict
+                from grouped a join grouped b
+                  on a.kind = b.kind and a.value = b.value and a.uid < b.uid
+                where (a.first_name <> b.first_name or a.dob <> b.dob)
+                  and (coalesce({dob_conflict_sql("a", "b")}, false)
+                       or coalesce({name_conflict_sql("a", "b")}, false))
+            )
         ),
-        raw_conflicts as (select * from pairs where by_dob or by_name),
         -- Two typos of one name ("Mry", "Maly") conflict with each other but not with the
         -- "Mary" beside them: a third record (a name, not an initial, which would bridge
         -- John and Jane) agreeing with both explains a name conflict. Birth dates are not
@@ -144,29 +155,39 @@ def find_shared(features: pl.DataFrame, config: IdentityConfig) -> pl.DataFrame:
         from sizes s left join people p using (kind, value)
         where s.n_records > {limit} or p.n_people is not null
     """).pl()
-    candidates = features.select(
-        *[pl.col(k).drop_nulls().unique().implode() for k in IDENTIFIERS]).row(0, named=True)
-    blocked = []
-    for kind in IDENTIFIERS:
-        patterns = [re.compile(p) for p in config.blocklist.get(kind, ())]
-        if patterns:
-            hits = [v for v in candidates[kind] if any(p.search(v) for p in patterns)]
-            blocked += [(kind, v) for v in hits]
-    blocked_df = pl.DataFrame(blocked, schema={"kind": pl.String, "value": pl.String},
-                              orient="row")
+    con.close()
     rows = rows.with_columns(
         pl.when(pl.col("n_records") > limit).then(pl.lit("cardinality"))
         .when(pl.col("n_people") > config.max_people_per_identifier).then(pl.lit("people"))
         .otherwise(None).alias("reason"))
     rows = rows.filter(pl.col("reason").is_not_null())
-    counts = (features.select(*IDENTIFIERS).unpivot(variable_name="kind", value_name="value")
-              .drop_nulls().group_by("kind", "value").len("n_records"))
-    blocked_df = (blocked_df.join(counts, on=["kind", "value"], how="left")
-                  .with_columns(pl.col("n_records").cast(pl.Int64), pl.lit(None, pl.Int64)
-                                .alias("n_people"), pl.lit("blocklist").alias("reason")))
+    blocked = pl.concat([_blocklisted(features, kind, config.blocklist.get(kind, ()))
+                         for kind in IDENTIFIERS])
+    blocked = blocked.with_columns(pl.lit(None, pl.Int64).alias("n_people"),
+                                   pl.lit("blocklist").alias("reason"))
     out = pl.concat([rows.with_columns(pl.col("n_records").cast(pl.Int64),
-                                       pl.col("n_people").cast(pl.Int64)), blocked_df])
+                                       pl.col("n_people").cast(pl.Int64)), blocked])
     return out.unique(subset=["kind", "value"], keep="last").sort("kind", "value")
+
+
+def _blocklisted(features: pl.DataFrame, kind: str, patterns: Iterable[str]) -> pl.DataFrame:
+    """(kind, value, n_records) of the ``kind`` values a blocklist pattern finds.
+
+    A pattern is searched on the whole column at once where Polars' regex engine takes it,
+    else (a back-reference, say) with Python's ``re`` on each distinct value.
+    """
+    counts = features.select(pl.col(kind).alias("value")).drop_nulls().group_by("value").len(
+        "n_records")
+    hit = pl.repeat(False, counts.height, eager=True)
+    for pattern in patterns:
+        try:
+            hit = hit | counts["value"].str.contains(pattern)
+        except pl.exceptions.ComputeError:
+            compiled = re.compile(pattern)
+            hit = hit | pl.Series([compiled.search(v) is not None
+                                   for v in counts["value"].to_list()], dtype=pl.Boolean)
+    return counts.filter(hit).select(pl.lit(kind).alias("kind"), "value",
+                                     pl.col("n_records").cast(pl.Int64))
 
 
 def without_shared(features: pl.DataFrame, shared: pl.DataFrame) -> pl.DataFrame:

@@ -50,7 +50,8 @@ def run(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: Ident
     keys, status = _assign_uids(canon, prev)
     canon = canon.join(keys, on=KEY).sort("uid")
     clock.lap("diff")
-    feats = comparison_columns.build(canon.drop("uid", "row_hash"), canon["uid"]).drop(KEY)
+    keyed = comparison_columns.build(canon.drop("uid", "row_hash"), canon["uid"])
+    feats = keyed.drop(KEY)
     clock.lap("features")
     shared = evidence.find_shared(feats, config)
     clean = evidence.without_shared(feats, shared)
@@ -58,7 +59,10 @@ def run(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: Ident
     if model is None:
         if models_dir is None:
             raise ValueError("no model given and no models_dir to train one into")
-        model = train.train(clean, config, models_dir, shared_identifiers=shared.height)
+        # With the record keys, which order the training sample: the same records give the
+        # same model whatever uids an earlier state gave them.
+        model = train.train(evidence.without_shared(keyed, shared), config, models_dir,
+                            shared_identifiers=shared.height)
         clock.lap("train")
     edges = predict.score_all(clean, model, config.evidence_threshold)
     clock.lap("score")
@@ -122,7 +126,7 @@ def run(canon: pl.DataFrame, state_dir: Path, model: Model | None, config: Ident
         clusters=n_customers, events=events, input_unchanged=unchanged,
         seconds=clock.seconds, assignment_=current.drop("uid"), changes=changes,
         graph_changed=graph_changed,
-        shared=shared, state_dir=state_dir)
+        shared=shared, state_dir=state_dir, model=model)
 
 
 def _index_entries(feats: pl.DataFrame, base: pl.DataFrame, rules: list[str]) -> np.ndarray:

@@ -105,6 +105,11 @@ JOINS = EXACT_JOINS + CLOSE_JOINS
 LONE_SQL = "s.first_name is not null and (s.last_name is not null or s.name_hanzi is not null)"
 
 
+# What a candidate's side of the joins reads (_candidates): copying the others (lists of
+# name forms, contact data) into the candidate table of a million records cost more than
+# the joins.
+CANDIDATE_COLUMNS = ("uid", "cluster", "city", "first_name", "last_name", "name_hanzi",
+                     *PLACEMENT_KEYS)
 COLUMNS = ("uid", "first_name", "last_name", "first_name_forms", "name_hanzi", "email",
            "email_work", "phone",
            "phone_last8", "dob", "national_id", "city", *PLACEMENT_KEYS)
@@ -119,7 +124,7 @@ def place(features: pl.DataFrame, assignment: pl.DataFrame,
     """
     rich = pl.any_horizontal(pl.col(c).is_not_null() for c in RICH)
     df = features.select(*COLUMNS, rich.alias("rich")).join(assignment, on="uid")
-    df = df.join(df.group_by("cluster").len("size"), on="cluster")
+    df = df.with_columns(pl.len().over("cluster").alias("size"))
     con = duckdb.connect()
     con.register("f", df)
     placed = place_on(con, "f", None)
@@ -136,7 +141,8 @@ def place_on(con: duckdb.DuckDBPyConnection, view: str, lone: str | None) -> pl.
     only = f"and uid in (select uid from {lone})" if lone else ""
     con.execute(f"""create or replace temp table s as select * from {view} s where size = 1
                     and {LONE_SQL} {only}""")
-    con.execute(f"create or replace temp table x as select * from {view} where rich or size > 1")
+    con.execute(f"create or replace temp table x as select {', '.join(CANDIDATE_COLUMNS)} "
+                f"from {view} where rich or size > 1")
     # Tier 1 first; tier 2 only for records with no exact candidate (most have one).
     exact_candidates(con, "s", "x")
     close_candidates(con, "s", "x")

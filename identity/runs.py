@@ -54,6 +54,7 @@ class RunResult:
     graph_changed: bool = False
     shared: pl.DataFrame = field(default_factory=pl.DataFrame)
     state_dir: Path | None = None
+    model: Model | None = None  # the model the run scored with
 
     @property
     def id_changes(self) -> int:

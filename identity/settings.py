@@ -294,6 +294,7 @@ BLOCKING_RULES: tuple[tuple[str, ...] | str, ...] = (
     ("phone_last8",),
     ("last_name", "postcode"),
     ("first_name_key", "postcode"),
+    ("dob", "postcode"),
 )
 # Rules precise enough to estimate how many pairs match (the prior), on clean identifiers.
 DETERMINISTIC_RULES: tuple[tuple[str, ...] | str, ...] = (

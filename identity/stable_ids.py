@@ -46,7 +46,9 @@ def empty_customers() -> pl.DataFrame:
 
 def _candidate(key: str, attempt: int) -> str:
     digest = hashlib.sha256(f"{key}\x1f{attempt}".encode()).digest()
-    return "C" + base64.b32encode(digest).decode()[:12]
+    # The first 12 base-32 characters are the first 60 bits: encoding 10 bytes gives them
+    # (the standard library's encoder is pure Python, and the whole digest costs 3x more).
+    return "C" + base64.b32encode(digest[:10]).decode()[:12]
 
 
 def new_ids(seeds: list[str], taken: Callable[[list[str]], set[str]]) -> list[str]:

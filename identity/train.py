@@ -35,8 +35,16 @@ from typing import Any
 import polars as pl
 
 from identity import columns, model_store
-from identity import settings as settings_mod
-from identity.settings import DETERMINISTIC_RULES, IdentityConfig, blocking_rule
+from identity.settings import (
+    DETERMINISTIC_RULES,
+    FALLBACK_DETERMINISTIC_RULES,
+    IdentityConfig,
+    blocking_rule,
+    deterministic_rules,
+    em_blocks,
+    rule_columns,
+    splink_settings,
+)
 
 log = logging.getLogger(__name__)
 ANCHORS = ("email", "phone", "national_id", "social_handle")
@@ -170,9 +178,9 @@ def _estimate_prior(linker: Any, usage: columns.ColumnUsage, config: IdentityCon
     pair (an identifier only one source keeps), from the fallback rules; else keep Splink's
     default. Returns the rules it was estimated from."""
     tried: list[tuple[str, ...] | str] = []
-    for rules in (settings_mod.deterministic_rules(usage),
-                  [r for r in settings_mod.FALLBACK_DETERMINISTIC_RULES
-                   if usage.uses_all(settings_mod.rule_columns(r))]):
+    for rules in (deterministic_rules(usage),
+                  [r for r in FALLBACK_DETERMINISTIC_RULES
+                   if usage.uses_all(rule_columns(r))]):
         rules = [r for r in rules if r not in tried]
         if not rules:
             continue
@@ -227,17 +235,20 @@ def _fit(clean: pl.DataFrame, config: IdentityConfig) -> tuple[dict[str, Any], d
     data = sample(clean, config.train_max_records, config.train_seed)
     db_api = DuckDBAPI()
     registered = db_api.register(data.select(MATCH_COLUMNS).to_arrow())
-    linker = Linker(registered, settings_mod.splink_settings(usage), log_level=logging.ERROR)
+    linker = Linker(registered, splink_settings(usage), log_level=logging.ERROR)
     used = {c.output_column_name for c in linker._settings_obj.comparisons}
     if "name" in used:
         for col, table in tf_tables(data).items():
             linker.table_management.register_term_frequency_lookup(
                 db_api.register(table.to_arrow()), col)
     rules = _estimate_prior(linker, usage, config)
+    # One pass over the sampled pairs per comparison: in chunks, Splink stops early only once
+    # every level is seen 100 times, which an exact phone or email match among random
+    # pairs never is, so it ran a probe and then all ten chunks (11 queries instead of 1).
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=config.train_random_pairs, seed=config.train_seed)
+        max_pairs=config.train_random_pairs, seed=config.train_seed, num_chunks=1)
     _floor_unobserved_u(linker, config.train_random_pairs)
-    blocks = settings_mod.em_blocks(usage, config.em_blocks)
+    blocks = em_blocks(usage, config.em_blocks)
     skipped: list[tuple[str, ...] | str] = []
     degenerate: list[tuple[str, ...] | str] = []
     for block in blocks:

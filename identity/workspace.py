@@ -22,10 +22,9 @@ import polars as pl
 
 from identity import columns, comparison_columns, evidence, model_store, train
 from identity import resolve as resolve_mod
-from identity import settings as settings_mod
 from identity.model_store import Model
 from identity.runs import RunResult
-from identity.settings import IdentityConfig, blocking_rule
+from identity.settings import IdentityConfig, blocking_rule, deterministic_rules, restrict
 
 DEFAULT_MODEL = Path(__file__).parent / "config" / "default_model.json"
 # Below this many records a model is not trained from the input (too few pairs for u and m
@@ -64,7 +63,7 @@ def default_model(clean: pl.DataFrame, config: IdentityConfig, models_dir: Path 
     """
     usage = columns.measure(clean, config.unused_when_empty)
     columns.require_identifying(usage)
-    settings = settings_mod.restrict(json.loads(DEFAULT_MODEL.read_text()), usage)
+    settings = restrict(json.loads(DEFAULT_MODEL.read_text()), usage)
     settings["probability_two_random_records_match"] = _prior(clean, settings, config, usage)
     tf = train.tf_tables(clean) if usage.usable("name") else {}
     meta = {"source": "bundled default, refitted", "columns": usage.as_meta()}
@@ -78,7 +77,7 @@ def _prior(clean: pl.DataFrame, settings: dict, config: IdentityConfig,
     """How likely two random records match, from deterministic rules on this data."""
     from splink import DuckDBAPI, Linker
 
-    rules = settings_mod.deterministic_rules(usage)
+    rules = deterministic_rules(usage)
     if clean.height < 2 or not rules:
         return settings["probability_two_random_records_match"]
     db_api = DuckDBAPI()
@@ -130,6 +129,14 @@ def resolve(canonical: pl.DataFrame, ws: Workspace, config: IdentityConfig,
     Raises ``columns.NoUsableColumns`` when the records hold no column to find pairs by.
     """
     columns.require_identifying(columns.measure(canonical, config.unused_when_empty))
+    if (retrain or ws.model() is None) and canonical.height >= MIN_TRAINING_RECORDS:
+        # The full run trains the model on the features and merge protection it computes
+        # anyway (``model_for`` would compute them a second time).
+        result = resolve_mod.run(canonical, ws.run_state, None, config, overrides(ws),
+                                 run_id=run_id, full=True, models_dir=ws.models)
+        assert result.model is not None
+        return result, result.model, (f"model {result.model.version}, trained on "
+                                      f"{result.records:,} records")
     model, how = model_for(ws, canonical, config, retrain)
     result = resolve_mod.run(canonical, ws.run_state, model, config, overrides(ws), run_id=run_id,
                              full=full or retrain)

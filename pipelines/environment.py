@@ -43,6 +43,9 @@ def apply_env_defaults() -> HubPaths:
     paths = hub_paths()
     for key, value in env_defaults(paths).items():
         os.environ.setdefault(key, value)
+    if os.environ.get("HUB_MASTER_KEY"):
+        # dbt's staging decrypts with it; under this prefix dbt keeps it out of logs and files.
+        os.environ.setdefault("DBT_ENV_SECRET_HUB_MASTER_KEY", os.environ["HUB_MASTER_KEY"])
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     instance_yaml = home / "dagster.yaml"

@@ -39,3 +39,19 @@ def agrees(declared: str, discovered: str) -> bool:
 
 def max_level(*levels: str) -> str:
     return max(levels, key=LEVELS.index)
+
+# Direct identifiers: a value of one of these types names or reaches a person by itself, so it
+# is encrypted where it lands (bronze) under the record's data key. Quasi-identifiers (city,
+# postcode, organisation) stay readable for analysis. Any L4 field is protected too, and so is
+# anything nobody classified (schema-drift ``_extra``, quarantined payloads): unknown means
+# protected.
+DIRECT_IDENTIFIERS = frozenset({
+    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "DATE_OF_BIRTH", "LOCATION", "SOCIAL_HANDLE",
+    "IP_ADDRESS", FREE_TEXT, "NATIONAL_ID", "CN_RESIDENT_ID", "US_SSN", "PASSPORT", "CREDIT_CARD",
+    "IBAN_CODE",
+})
+
+
+def is_direct_identifier(pii_type: str, level: str) -> bool:
+    """Whether a field declared ``pii_type`` at ``level`` is encrypted at rest."""
+    return pii_type in DIRECT_IDENTIFIERS or level == "L4"

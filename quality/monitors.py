@@ -1,16 +1,22 @@
-"""Monitors that compare a table with its own past: volume, freshness, distribution drift (PSI)
-and schema drift. Pure functions over numbers and arrays; the caller fetches them."""
+"""Monitors that compare a table with its own past: volume, freshness, distribution drift (PSI),
+null-rate and cardinality change, and schema drift. Pure functions over numbers and arrays; the
+caller fetches them. Thresholds and SLAs are declared in ``quality/monitors.yml``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import yaml
 
 PSI_WARNING = 0.2
 VOLUME_Z_LIMIT = 3.5
+# Below this many distinct values a change in cardinality is noise (1 -> 4 is not a signal).
+MIN_DISTINCT = 10
 # 1.4826 * MAD estimates the standard deviation of normal data.
 _MAD_SCALE = 1.4826
 
@@ -74,3 +80,51 @@ def freshness(source: str, latest: datetime | None, now: datetime, sla: timedelt
 def schema_drift(declared: set[str], extra_keys: set[str]) -> list[str]:
     """Field names that appeared in a source's ``_extra`` and that its contract does not declare."""
     return sorted(extra_keys - declared)
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    column: str
+    null_rate_before: float
+    null_rate_now: float
+    distinct_before: int
+    distinct_now: int
+    null_rate_fired: bool
+    cardinality_fired: bool
+
+    @property
+    def fired(self) -> bool:
+        return self.null_rate_fired or self.cardinality_fired
+
+
+def profile_change(column: str, before: tuple[int, int, int], now: tuple[int, int, int],
+                   null_rate_limit: float = 0.10, cardinality_limit: float = 0.5) -> ProfileChange:
+    """A column's null rate and distinct count, now against before; each given as (rows, nulls,
+    distinct). The null rate fires when it moved by more than ``null_rate_limit`` (absolute share);
+    the cardinality when the distinct count changed by more than ``cardinality_limit`` (relative)."""
+    rate_before = before[1] / before[0] if before[0] else 0.0
+    rate_now = now[1] / now[0] if now[0] else 0.0
+    change = abs(now[2] - before[2]) / max(before[2], 1)
+    return ProfileChange(column, round(rate_before, 4), round(rate_now, 4), before[2], now[2],
+                         abs(rate_now - rate_before) > null_rate_limit,
+                         max(before[2], now[2]) >= MIN_DISTINCT and change > cardinality_limit)
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """One monitor's verdict on one subject (a table, a batch, a source, a feature)."""
+    monitor: str  # volume | freshness | drift | profile | schema_drift
+    subject: str
+    metric: str
+    value: float | None
+    threshold: float | None
+    fired: bool
+    detail: str = ""
+
+
+MONITORS_FILE = Path(__file__).parent / "monitors.yml"
+
+
+def load_config(path: Path = MONITORS_FILE) -> dict[str, Any]:
+    """The monitors' declared thresholds and SLAs (``quality/monitors.yml``)."""
+    return yaml.safe_load(path.read_text()) or {}

@@ -15,8 +15,9 @@ class ReportData:
     trend: list[tuple[str, int, int]]  # run label, rules evaluated, rules failed
     top_failing: list[tuple[str, str, str, int]]  # table, rule, severity, rows failed
     quarantine: list[tuple[str, str, str, int]]  # layer, table, rule, rows
-    freshness: list[tuple[str, str, str, bool]]  # source, latest, age, stale
+    freshness: list[tuple[str, str, str, bool]]  # source, what, age against its SLA, stale
     drift: list[tuple[str, float, bool]] = field(default_factory=list)  # feature, psi, warning
+    monitors: list[tuple[str, str, str]] = field(default_factory=list)  # monitor, subject, detail (fired only)
 
 
 _CSS = """
@@ -89,6 +90,10 @@ def render(data: ReportData) -> str:
         f"<td class='{'bad' if stale else 'ok'}'>{'stale' if stale else 'fresh'}</td></tr>"
         for s, latest, age, stale in data.freshness
     ]
+    fired = [
+        f"<tr><td>{_e(m)}</td><td>{_e(subject)}</td><td class='warn'>{_e(detail)}</td></tr>"
+        for m, subject, detail in data.monitors
+    ]
     drift = [
         f"<tr><td>{_e(f)}</td><td class='n'>{p:.3f}</td><td class='{'warn' if w else 'ok'}'>{'drift' if w else 'stable'}</td></tr>"
         for f, p, w in data.drift
@@ -107,7 +112,8 @@ def render(data: ReportData) -> str:
 <section><h2>Trend over runs</h2>{_trend_svg(data.trend)}</section>
 <section><h2>Top failing rules</h2>{_table(["table", "rule", "severity", "rows failed"], failing, "Every rule passed in the latest run.")}</section>
 <section><h2>Quarantine by rule</h2>{_table(["layer", "table", "rule", "rows"], quarantine, "Nothing is quarantined.")}</section>
-<section><h2>Freshness per source</h2>{_table(["source", "latest load", "age", "state"], fresh, "No source has loaded yet.")}</section>
+<section><h2>Freshness per source</h2>{_table(["source", "measure", "age / SLA", "state"], fresh, "No source has loaded yet.")}</section>
 <section><h2>Feature drift (PSI, warning above 0.2)</h2>{_table(["feature", "PSI", "state"], drift, "No feature history yet.")}</section>
+<section><h2>Monitor warnings</h2>{_table(["monitor", "subject", "what changed"], fired, "No monitor fired in the latest run.")}</section>
 </main></body></html>
 """

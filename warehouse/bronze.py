@@ -5,6 +5,10 @@ Bronze is append-only. Each row carries ``_batch_id``, ``_ingested_at``,
 ``bronze/_batches``. A record whose hash is already stored is counted as
 ``already_loaded`` and not written again, which makes every landing idempotent
 even when a source re-sends what it sent before.
+
+Direct identifiers, ``_extra`` values and quarantined payloads are encrypted before they are
+written, and emails, phones and national IDs get join keys (``warehouse.bronze_protection``);
+the record hash is taken of the record as sent, so re-deliveries are still recognised.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from privacy.keys.master_key import load_master_key
+from privacy.keys.vault import Vault
 from quality.contracts import EntityContract
 from quality.row_validation import DriftReport, RawRecord, validate
 from quality.timestamps import parse_timestamp
 from warehouse import delta_store
+from warehouse.bronze_protection import join_key_columns, seal_raw, seal_rows
 from warehouse.layout import HubPaths
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
@@ -61,7 +68,18 @@ BATCH_SCHEMA = pa.schema([
 
 def bronze_schema(contract: EntityContract) -> pa.Schema:
     fields = [pa.field(n, _ARROW_TYPES[f.type]) for n, f in contract.fields.items()]
-    return pa.schema(fields + list(LINEAGE_SCHEMA))
+    join_keys = [pa.field(n, pa.string()) for n in join_key_columns(contract)]
+    return pa.schema(fields + join_keys + list(LINEAGE_SCHEMA))
+
+
+def development_vault(paths: HubPaths) -> Vault:
+    """The key store under the generated development master key (announced by a warning).
+
+    For tests and benchmarks; the pipeline and the CLI hand in the vault of the master key
+    the environment names.
+    """
+    master = load_master_key(key_file=None, key_value=None, dev_key_path=paths.dev_master_key)
+    return Vault.open(paths.key_store, master)
 
 
 def record_hash(text: str | bytes) -> str:
@@ -98,8 +116,10 @@ class LandingReport:
 class BronzeLanding:
     """Collects the batches of one entity in one run and commits them together."""
 
-    def __init__(self, paths: HubPaths, contract: EntityContract, now: dt.datetime | None = None) -> None:
+    def __init__(self, paths: HubPaths, contract: EntityContract, now: dt.datetime | None = None,
+                 vault: Vault | None = None) -> None:
         self.paths = paths
+        self.vault = vault if vault is not None else development_vault(paths)
         self.contract = contract
         self.table_path = paths.bronze_table(contract.source, contract.entity)
         self.quarantine_path = paths.quarantine_table(contract.source)
@@ -139,6 +159,7 @@ class BronzeLanding:
             row_numbers.append(number)
             hashes.append(digest)
         quarantined = 0
+        first_rejected = len(self._rejected)
         for rej in result.rejected:
             digest = record_hash(rej.raw_bytes)
             if digest in self._known:
@@ -154,7 +175,12 @@ class BronzeLanding:
             })
             if len(self.report.sample_errors) < 20:
                 self.report.sample_errors.append(rej.error)
+        fresh = self._rejected[first_rejected:]
+        for rejected, sealed in zip(fresh, seal_raw(self.contract, [r["_raw"] for r in fresh],
+                                                    [r["_record_hash"] for r in fresh], self.vault), strict=True):
+            rejected["_raw"] = sealed
         if rows:
+            rows = seal_rows(self.contract, rows, self.vault)
             n = len(rows)
             lineage = {
                 "_batch_id": pa.array([batch_id] * n, pa.string()),

@@ -1,7 +1,8 @@
 """Silver free text: bronze's social posts, bios and CRM activities with PII redacted.
 
 Each row keeps the record's key, the field and the redacted text; the original stays in
-bronze only. Counts of the entities found, by type, describe a run (never the values).
+bronze only, encrypted: this step opens it in memory (``vault``) and writes only redacted
+text. Counts of the entities found, by type, describe a run (never the values).
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from privacy.detect import Detector
+from privacy.keys.vault import Vault
 from privacy.redact import redact
+from quality.contracts import CONTRACTS
 from warehouse import delta_store
+from warehouse.bronze_protection import open_table
 from warehouse.layout import HubPaths
 
 # (source, entity, key column, free-text fields)
@@ -30,12 +34,13 @@ class RedactedTable:
     entities: dict[str, int]
 
 
-def redact_free_text(paths: HubPaths, detector: Detector) -> list[RedactedTable]:
+def redact_free_text(paths: HubPaths, detector: Detector, vault: Vault) -> list[RedactedTable]:
     out = []
     for source, entity, key, fields in FREE_TEXT:
         raw = delta_store.read(paths.bronze / source / entity, columns=[key, *fields, "_ingested_at"])
         if raw is None:
             continue
+        raw = open_table(CONTRACTS[f"{source}/{entity}"], raw, vault)
         # Bronze is append-only: a record that landed more than once counts as its latest.
         latest = pl.from_arrow(raw).sort("_ingested_at").unique(key, keep="last").sort(key)
         columns: dict[str, list[object]] = {key: latest[key].to_list()}

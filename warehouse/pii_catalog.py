@@ -16,6 +16,8 @@ from privacy.catalog import CatalogRow, Declared, classify_table
 from privacy.detect import Detector
 from privacy.sample import sample_columns
 from quality.contracts import CONTRACTS
+from warehouse.bronze_protection import join_key_columns
+from warehouse.database import DatabaseFile, connect
 from warehouse.layout import HubPaths
 
 SAMPLE_ROWS = 200
@@ -23,8 +25,10 @@ CATALOG_TABLE = "governance.pii_catalog"
 
 
 def contract_declarations() -> dict[str, dict[str, Declared]]:
-    """Per bronze table, each contract field's declared PII type and level."""
-    return {f"bronze/{name}": {column: Declared(f.pii, f.level) for column, f in c.fields.items()}
+    """Per bronze table, each contract field's declared PII type and level; the join keys
+    bronze adds are keyed hashes, pseudonymous (L2)."""
+    return {f"bronze/{name}": {**{column: Declared(f.pii, f.level) for column, f in c.fields.items()},
+                               **{column: Declared("NONE", "L2") for column in join_key_columns(c)}}
             for name, c in CONTRACTS.items()}
 
 
@@ -90,12 +94,13 @@ def store_catalog(db: Path, rows: list[CatalogRow]) -> int:
     return len(rows)
 
 
-def golden_name_rows(db: Path) -> list[tuple[str | None, str | None, str | None]]:
+def golden_name_rows(db: Path | DatabaseFile) -> list[tuple[str | None, str | None, str | None]]:
     """(full, first, last) name of every golden record in ``customer_360``; none when the
-    warehouse has not been built."""
-    if not db.exists():
+    warehouse has not been built. An encrypted file comes with its key."""
+    db = db if isinstance(db, DatabaseFile) else DatabaseFile(db)
+    if not db.path.exists():
         return []
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db) as con:
         found = con.execute(
             "select table_schema from information_schema.tables "
             "where table_name = 'customer_360' order by table_schema = 'marts' desc, 1").fetchone()

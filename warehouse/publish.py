@@ -6,6 +6,8 @@ record batches, so a large mart never sits in memory twice.
 
 Whole marts are overwritten. The feature table is published per day partition: a predicate
 overwrite replaces exactly the as_of_dates of the partitions being materialised.
+
+Given a vault, the direct identifiers of a mart are sealed on the way (``warehouse.gold_protection``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from privacy.keys.vault import Vault
 from warehouse import delta_store
+from warehouse.gold_protection import seal_batches
+from warehouse.pii_catalog import declarations_by_column
 
 SCHEMA = "marts"
 PREVIEW_ROWS = 5
@@ -35,9 +40,9 @@ class Published:
     preview: pa.Table
 
 
-def publish_mart(warehouse_db: Path, gold_dir: Path, table: str) -> Published:
+def publish_mart(warehouse_db: Path, gold_dir: Path, table: str, vault: Vault | None = None) -> Published:
     """Overwrite gold/<table> with marts.<table>."""
-    return _publish(warehouse_db, gold_dir / table, table, where=None, predicate=None)
+    return _publish(warehouse_db, gold_dir / table, table, where=None, predicate=None, vault=vault)
 
 
 def publish_partitions(
@@ -61,13 +66,16 @@ def connect_warehouse(warehouse_db: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _publish(
-    warehouse_db: Path, path: Path, table: str, where: str | None, predicate: str | None
+    warehouse_db: Path, path: Path, table: str, where: str | None, predicate: str | None,
+    vault: Vault | None = None,
 ) -> Published:
     with connect_warehouse(warehouse_db) as con:
         # Sorted by the partition column so Delta's per-file min/max prune day filters.
         order = " order by as_of_date" if predicate else ""
         query = f"select * from {SCHEMA}.{table}" + (f" where {where}" if where else "") + order
-        reader = con.sql(query).to_arrow_reader(batch_size=256_000)
+        reader = con.sql(query).fetch_record_batch(256_000)
+        if vault is not None:
+            reader = seal_batches(reader, table, vault, declarations_by_column())
         counted = _Counting(reader)
         path.parent.mkdir(parents=True, exist_ok=True)
         if predicate and delta_store.exists(path):

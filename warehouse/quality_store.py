@@ -11,10 +11,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from privacy import pii_types
+from privacy.catalog import type_from_name
 from quality.gx_runner import SuiteResult
 from quality.quarantine import REJECTIONS_SCHEMA, Reconciliation
 from warehouse import delta_store
 from warehouse.layout import HubPaths
+from warehouse.pii_catalog import CATALOG_TABLE, declarations_by_column
 
 RESULTS_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")), ("layer", pa.string()),
@@ -51,11 +54,47 @@ def _key_sql(key: tuple[str, ...]) -> str:
     return key[0] + "::varchar" if len(key) == 1 else "concat_ws(':', " + ", ".join(key) + ")"
 
 
+# Parts of a column name that mark a personal value even where no rule names the column
+# (customer_name, profile_id); a quarantined payload leaves such columns out.
+_PII_NAME_PARTS = {"name", "email", "phone", "mobile", "birth", "street", "address", "postcode", "city",
+                   "handle", "profile", "national", "tax", "bio", "text", "body", "subject", "extra"}
+# Derived flags and reasons (email_invalid, birth_date_issue) say why a value was dropped, not what it was.
+_FLAG_SUFFIXES = ("_invalid", "_issue")
+
+
+def _catalog_pii(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    schema, name = CATALOG_TABLE.split(".")
+    if not con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, name]).fetchone()[0]:
+        return set()
+    return {r[0] for r in con.execute(
+        f'select "column" from {CATALOG_TABLE} where "table" = ? and pii_type <> ?', [table, pii_types.NONE]).fetchall()}
+
+
+def withheld_columns(con: duckdb.DuckDBPyConnection, table: str) -> tuple[list[str], list[str]]:
+    """(columns kept in a quarantined row's payload, personal columns left out). A column is left
+    out when the PII catalog, a contract declaration or the catalog's name rules mark it, or when
+    its name has a part that names a personal value: quarantine keeps no identifier in clear."""
+    columns = [c[0] for c in con.execute(f"select * from {table} limit 0").description]
+    declared = declarations_by_column()
+    catalog = _catalog_pii(con, table)
+
+    def personal(column: str) -> bool:
+        if column.endswith(_FLAG_SUFFIXES) and column not in catalog:
+            return False
+        return (column in catalog or type_from_name(column) != pii_types.NONE
+                or (column in declared and declared[column].pii_type != pii_types.NONE)
+                or bool(set(column.strip("_").split("_")) & _PII_NAME_PARTS))
+
+    return [c for c in columns if not personal(c)], [c for c in columns if personal(c)]
+
+
 def store_silver_quarantine(
     paths: HubPaths, warehouse_db: Path, results: list[SuiteResult], rejections: pa.Table
 ) -> SilverQuarantine:
     """Route the rejected rows: ``quarantine/silver/<table>`` holds each table's rows that fail now
-    (with their values, failed rules and batch), and ``quality.silver_rejections`` tells dbt which
+    (their non-personal values as JSON, the names of the personal columns left out, the failed
+    rules and the batch), and ``quality.silver_rejections`` tells dbt which
     rows not to let through. Both are replaced on every run, so a row that passes again (the rule
     or the data was fixed) is released and flows on, and nothing is counted twice."""
     reconciliations = []
@@ -66,14 +105,17 @@ def store_silver_quarantine(
         con.execute("create or replace table quality.silver_rejections as select * from rejections_in")
         for result in results:
             suite = result.suite
+            kept, withheld = withheld_columns(con, suite.table)
+            payload = "struct_pack(" + ", ".join(f'"{c}" := t."{c}"' for c in kept) + ")"
             quarantined = con.execute(
                 f"""select 'silver' as layer, '{suite.table_name}' as table_name, r.record_key, r.rules,
-                       t._batch_id as batch_id, to_json(t)::varchar as payload, ?::timestamptz as quarantined_at
+                       t._batch_id as batch_id, to_json({payload})::varchar as payload,
+                       ?::varchar as withheld, ?::timestamptz as quarantined_at
                     from {suite.table} as t
                     join quality.silver_rejections as r
                       on r.table_name = '{suite.table_name}' and r.record_key = {_key_sql(suite.key)}""",
-                [now],
-            ).to_arrow_table()
+                [";".join(withheld), now],
+            ).fetch_arrow_table()
             delta_store.overwrite(paths.layer_quarantine_table("silver", suite.table_name), quarantined)
             rows_in = con.execute(f"select count(*) from {suite.table}").fetchone()[0]
             passed = con.execute(

@@ -2,7 +2,8 @@
 
 Each pull reads its persisted position (cursor, watermark or file ledger), lands
 what is new through :class:`warehouse.bronze.BronzeLanding`, and only then moves
-the position forward.
+the position forward. The vault encrypts what bronze protects; without one, a landing uses
+the development key (tests and benchmarks).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from pipelines.connectors import erp_sql
 from pipelines.connectors.crm_api import CrmClient
 from pipelines.connectors.landing_files import LandedFile, list_files
+from privacy.keys.vault import Vault
 from quality.contracts import EntityContract
 from quality.row_validation import RawRecord
 from quality.timestamps import format_timestamp, parse_timestamp
@@ -44,7 +46,7 @@ def _run_id(contract: EntityContract) -> str:
     return f"{contract.source}-{contract.entity}-{uuid.uuid4().hex[:12]}"
 
 
-def pull_crm(paths: HubPaths, client: CrmClient, contract: EntityContract) -> LandingReport:
+def pull_crm(paths: HubPaths, client: CrmClient, contract: EntityContract, vault: Vault | None = None) -> LandingReport:
     """Land what changed since the cursor, then move the cursor to the newest accepted record.
 
     The cursor never passes the pull's own start: a record stamped later (a source clock
@@ -55,7 +57,7 @@ def pull_crm(paths: HubPaths, client: CrmClient, contract: EntityContract) -> La
     state = cursors(paths)
     since = _stored_cursor(state.get(contract.name), started, contract)
     request_since = (since - CURSOR_OVERLAP).isoformat() if since else None
-    landing = BronzeLanding(paths, contract, now=started)
+    landing = BronzeLanding(paths, contract, now=started, vault=vault)
     run_id = _run_id(contract)
     for page in client.pages(contract.entity, request_since):
         records = [RawRecord(i, rec) for i, rec in enumerate(page.records, start=1)]
@@ -86,7 +88,7 @@ def _stored_cursor(text: str | None, started: dt.datetime, contract: EntityContr
     return moment
 
 
-def pull_erp(paths: HubPaths, engine: sa.Engine, contract: EntityContract) -> LandingReport:
+def pull_erp(paths: HubPaths, engine: sa.Engine, contract: EntityContract, vault: Vault | None = None) -> LandingReport:
     """Land the rows after the keyset watermark, then move it to the last row it may pass.
 
     Rows arrive ordered by their cursor value, so a row stamped in the future sorts last:
@@ -97,7 +99,7 @@ def pull_erp(paths: HubPaths, engine: sa.Engine, contract: EntityContract) -> La
     started = dt.datetime.now(dt.UTC)
     state = cursors(paths)
     watermark = state.get(contract.name)
-    landing = BronzeLanding(paths, contract, now=started)
+    landing = BronzeLanding(paths, contract, now=started, vault=vault)
     run_id = _run_id(contract)
     url = engine.url.render_as_string(hide_password=True)
     cursor_field = contract.cursor_field or "updated_at"
@@ -140,11 +142,12 @@ def new_files(paths: HubPaths, contract: EntityContract, folder: Path, pattern: 
 
 
 def pull_files(
-    paths: HubPaths, contract: EntityContract, folder: Path, pattern: str, reader: Reader
+    paths: HubPaths, contract: EntityContract, folder: Path, pattern: str, reader: Reader,
+    vault: Vault | None = None,
 ) -> LandingReport:
     state = ledger(paths, contract)
     done = state.load()
-    landing = BronzeLanding(paths, contract)
+    landing = BronzeLanding(paths, contract, vault=vault)
     landed: dict[str, dict] = {}
     for landed_file in list_files(folder, pattern):
         sha, name = landed_file.sha256, landed_file.path.name

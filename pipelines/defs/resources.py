@@ -12,6 +12,9 @@ from pipelines.connectors.crm_api import DEFAULT_PAGE_DEADLINE_S, CrmClient
 from pipelines.environment import hub_paths
 from pipelines.lib.dbt_project import dbt_cli
 from pipelines.lib.progress_logger import progress_logger
+from privacy.keys.keystore import KeyStore
+from privacy.keys.master_key import MASTER_KEY_FILE_VAR, MASTER_KEY_VAR, load_master_key
+from privacy.keys.vault import Vault
 from warehouse.layout import HubPaths
 
 
@@ -22,6 +25,18 @@ class HubStorage(dg.ConfigurableResource):
 
     def paths(self) -> HubPaths:
         return HubPaths(Path(self.data_dir).resolve())
+
+    def key_store(self) -> KeyStore:
+        """The key store under the master key the environment names (else the dev key)."""
+        paths = self.paths()
+        master = load_master_key(key_file=dg.EnvVar(MASTER_KEY_FILE_VAR).get_value(),
+                                 key_value=dg.EnvVar(MASTER_KEY_VAR).get_value(),
+                                 dev_key_path=paths.dev_master_key)
+        return KeyStore.open(paths.key_store, master)
+
+    def vault(self) -> Vault:
+        """The key store with its join keys and the data keys in use, for sealing and opening values."""
+        return Vault(self.key_store())
 
 
 class CrmApi(dg.ConfigurableResource):

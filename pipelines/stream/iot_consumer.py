@@ -27,6 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.stream.mqtt_source import Delivery, MqttSubscription
+from privacy.keys.vault import Vault
 from quality.contracts import IOT_TELEMETRY
 from quality.row_validation import RawRecord
 from warehouse import delta_store
@@ -94,8 +95,9 @@ class IotStreamConsumer:
     """One consumer per data root and client ID; ``run`` returns when ``stop`` is set or idle."""
 
     def __init__(self, paths: HubPaths, options: StreamOptions,
-                 before_commit: Callable[[int], None] | None = None) -> None:
+                 before_commit: Callable[[int], None] | None = None, vault: Vault | None = None) -> None:
         self.paths = paths
+        self.vault = vault
         self.options = options
         self.table = paths.bronze_table(IOT_TELEMETRY.source, IOT_TELEMETRY.entity)
         self.status_path = paths.stream_status("iot")
@@ -112,7 +114,7 @@ class IotStreamConsumer:
         """The landing and the message IDs already in bronze, read back from the tables."""
         _, ids = delta_store.distinct_values_at(self.table, "message_id")
         known = {m for m in ids if m}
-        return BronzeLanding(self.paths, IOT_TELEMETRY), known
+        return BronzeLanding(self.paths, IOT_TELEMETRY, vault=self.vault), known
 
     def run(self) -> StreamStats:
         opts = self.options

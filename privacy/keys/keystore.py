@@ -83,7 +83,9 @@ class KeyStore:
     def __init__(self, path: Path, master: MasterKey) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        # A vault serialises its calls, so a connection opened in one thread may serve a
+        # query engine's worker threads (DuckDB calls UDFs from them).
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self._db.execute("pragma secure_delete = on")
         self._db.execute("pragma journal_mode = delete")
         self._db.execute("pragma temp_store = memory")
@@ -175,6 +177,14 @@ class KeyStore:
                     created.append((*subject, wrap(self._master, secret, subject), self._master.key_id, _now()))
             self._db.executemany("insert into data_keys values (?, ?, ?, ?, ?)", created)
         return keys
+
+    def keys_of_source(self, source: str) -> dict[Subject, DataKey]:
+        """Every existing data key of one subject source (a bronze table), in one query."""
+        rows = self._db.execute(
+            "select source_record_id, wrapped, master_key_id from data_keys where source = ?", (source,)
+        ).fetchall()
+        return {Subject(source, r): DataKey(Subject(source, r), unwrap_with(self._aead, m, w, Subject(source, r)))
+                for r, w, m in rows}
 
     def data_key(self, subject: Subject) -> DataKey:
         return self.data_keys([subject])[Subject(*subject)]

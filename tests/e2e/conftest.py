@@ -36,3 +36,11 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub
         second = bronze_and_quarantine_rows(paths)
     yield paths, manifest, [first, second]
     mp.undo()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The session's two whole pipeline runs count against the first test's timeout; on a loaded
+    # two-core machine, beside a second xdist worker, they take longer than the default 600 s.
+    for item in items:
+        if "pipeline_run" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(1500))

@@ -2,6 +2,8 @@
 
 from quality.contracts import CONTRACTS
 from warehouse import delta_store
+from warehouse.bronze import development_vault
+from warehouse.bronze_protection import read_quarantine_opened
 from warehouse.layout import HubPaths
 
 
@@ -11,8 +13,10 @@ def bronze_and_quarantine_rows(paths: HubPaths) -> int:
 
 
 def quarantine_rows(paths: HubPaths) -> list[dict]:
+    """Every quarantined row, its payload opened with the run's (development) key."""
     rows: list[dict] = []
-    for source in ("crm", "erp", "social", "iot"):
-        table = delta_store.read(paths.quarantine_table(source))
-        rows += [{**r, "source": source} for r in (table.to_pylist() if table is not None else [])]
+    with development_vault(paths) as vault:
+        for source in ("crm", "erp", "social", "iot"):
+            table = read_quarantine_opened(paths, source, vault)
+            rows += [{**r, "source": source} for r in (table.to_pylist() if table is not None else [])]
     return rows

@@ -8,12 +8,12 @@ import json
 import random
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 from deltalake import write_deltalake
 
 from tests.hub.conftest import run_hub
 from tests.privacy.conftest import cn_mobile, made_up_name, resident_id
+from warehouse.database import DatabaseFile, connect
 from warehouse.layout import HubPaths
 
 
@@ -21,7 +21,7 @@ def _write_jsonl(path: Path, records: list[dict[str, object]]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
 
-def test_detect_writes_presidio_entities_per_line(hub_env: dict[str, str], hub_paths: HubPaths,
+def test_detect_writes_presidio_entities_per_line(hub_env: dict[str, str], hub_paths: HubPaths, engineer_copy: DatabaseFile,
                                                  tmp_path: Path) -> None:
     rng = random.Random(7)
     first, last = made_up_name(rng)
@@ -32,7 +32,7 @@ def test_detect_writes_presidio_entities_per_line(hub_env: dict[str, str], hub_p
              "c": "Just installed the SmartPlug Mini."}
     # The hub's own customers: a published warehouse whose customer_360 holds the name.
     hub_paths.published_db.parent.mkdir(parents=True)
-    with duckdb.connect(str(hub_paths.published_db)) as con:
+    with connect(engineer_copy, read_only=False) as con:
         con.execute("create schema marts")
         con.execute("create table marts.customer_360 (full_name varchar, first_name varchar, "
                     "last_name varchar)")

@@ -9,10 +9,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-import duckdb
-
 from demo import world
 from tests.hub.conftest import run_hub
+from warehouse.database import DatabaseFile, connect
 from warehouse.layout import HubPaths
 
 SELECTION = "key:bronze/social/posts or key:staging/stg_social__posts or key:published/warehouse"
@@ -20,7 +19,10 @@ COUNT = "select count(*) from staging.stg_social__posts"
 ANALYST = textwrap.dedent(
     f"""
     import sys, duckdb
-    con = duckdb.connect(sys.argv[1], read_only=True)
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    con.execute(f"attach '{{sys.argv[1]}}' as warehouse (encryption_key '{{sys.argv[2]}}', read_only)")
+    con.execute("use warehouse")
     for _ in sys.stdin:
         print(con.execute("{COUNT}").fetchone()[0], flush=True)
     """
@@ -35,16 +37,16 @@ def _ask(analyst: subprocess.Popen[str]) -> int:
 
 
 def test_a_run_succeeds_while_an_analyst_reads_the_published_warehouse(
-    tiny_world: Path, hub_paths: HubPaths, hub_env: dict[str, str]
+    tiny_world: Path, hub_paths: HubPaths, hub_env: dict[str, str], engineer_copy: DatabaseFile
 ) -> None:
     shutil.copytree(tiny_world, hub_paths.world)
     env = {**hub_env, "HUB_LANDING_DIR": str(hub_paths.world / "landing")}
     first = run_hub(env, "run", "--select", SELECTION)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert f"Warehouse:   {hub_paths.published_db}" in first.stdout
+    assert "sql --role analyst" in first.stdout
 
     analyst = subprocess.Popen(
-        [sys.executable, "-c", ANALYST, str(hub_paths.published_db)],
+        [sys.executable, "-c", ANALYST, str(hub_paths.published_db), str(engineer_copy.key)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -54,7 +56,7 @@ def test_a_run_succeeds_while_an_analyst_reads_the_published_warehouse(
         second = run_hub(env, "run", "--select", SELECTION)
         assert second.returncode == 0, second.stdout + second.stderr
         assert _ask(analyst) == before  # the open session still reads the copy it opened
-        with duckdb.connect(str(hub_paths.published_db), read_only=True) as con:
+        with connect(engineer_copy) as con:
             after = con.execute(COUNT).fetchone()[0]
         assert after > before  # a new session sees the new run's data
     finally:

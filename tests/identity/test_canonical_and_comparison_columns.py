@@ -147,3 +147,15 @@ def test_household_mailboxes_are_on_the_shipped_blocklist(email: str, household:
 ])
 def test_work_addresses_are_at_the_employers_domain(email: str, company: str, work: bool) -> None:
     assert comparison_columns.is_work_email(email, company) is work
+
+
+@pytest.mark.parametrize(("phone", "blocked"), [
+    ("+4930000000000", True),     # a digit seven times over: a back-reference in the pattern
+    ("+491234567890", True),
+    ("+4930123455789", False),
+])
+def test_phone_blocklist_patterns_polars_cannot_read_still_apply(phone: str, blocked: bool) -> None:
+    df, _ = load(full_name=["Anna Mueller", "Ben Mueller"], phone=[phone, phone], country=["DE", "DE"])
+    shared = evidence.find_shared(comparison_columns.build(df), IdentityConfig.load())
+    hits = shared.filter(pl.col("reason") == "blocklist")
+    assert (hits.select("kind", "value", "n_records").rows() == [("phone", phone, 2)]) is blocked

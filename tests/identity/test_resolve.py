@@ -16,6 +16,7 @@ from identity import (
     placement,
     resolve,
     train,
+    workspace,
 )
 from identity.model_store import Model
 from identity.settings import IdentityConfig
@@ -372,3 +373,15 @@ def test_characters_written_surname_last_meet_their_pinyin(model) -> None:
                           for src, rid, f, la, full in rows])
         scored = _score_pairs(comparison_columns.build(canonical.to_canonical(records)[0]), model)
         assert labels[scored["gamma_name"][0]] == "same letters, split differently"
+
+
+def test_a_first_resolve_trains_inside_the_run_the_model_a_separate_training_gives(
+        world, model, config, tmp_path: Path) -> None:
+    # Rows in another order: the training sample follows the record keys, not the rows.
+    records, _ = canonical.to_canonical(world[0].reverse())
+    result, trained, how = workspace.resolve(records, workspace.Workspace(tmp_path), config)
+    assert how == f"model {trained.version}, trained on {records.height:,} records"
+    assert trained.settings == model.settings
+    assert trained.tf_tables.keys() == model.tf_tables.keys()
+    assert all(trained.tf_tables[c].equals(model.tf_tables[c]) for c in model.tf_tables)
+    assert result.mode == "full" and result.records == records.height

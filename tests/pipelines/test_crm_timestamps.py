@@ -15,6 +15,8 @@ from pipelines.connectors.pull import cursors, pull_crm
 from quality.contracts import CRM_CONTACTS, FUTURE_TOLERANCE
 from quality.timestamps import format_timestamp, parse_timestamp
 from warehouse import delta_store
+from warehouse.bronze import development_vault
+from warehouse.bronze_protection import read_quarantine_opened
 from warehouse.layout import HubPaths
 
 KEY = "test-key"
@@ -61,7 +63,7 @@ def test_far_future_and_unparseable_stamps_are_quarantined_and_move_no_cursor(
         first = pull_crm(hub_paths, client, CRM_CONTACTS)
         assert first.reconciles
 
-        quarantine = delta_store.read(hub_paths.quarantine_table("crm"))
+        quarantine = read_quarantine_opened(hub_paths, "crm", development_vault(hub_paths))
         assert quarantine is not None
         mine = {json.loads(r["_raw"])["id"]: r for r in quarantine.to_pylist() if r["_field"] == "updated_at"}
         assert set(mine) == set(bad)

@@ -13,6 +13,8 @@ from pipelines.connectors.pull import cursors, pull_erp
 from pipelines.defs.resources import ErpDatabase
 from quality.contracts import ERP_INVOICES, ERP_ORDER_LINES
 from warehouse import delta_store
+from warehouse.bronze import development_vault
+from warehouse.bronze_protection import read_quarantine_opened
 from warehouse.layout import HubPaths
 
 INVOICES_DDL = """create table invoices (invoice_no text primary key, order_no text, customer_no text,
@@ -95,7 +97,7 @@ def test_wrong_type_in_sqlite_goes_to_quarantine_and_watermark_moves_on(hub_path
     _insert(engine, [_invoice(1, "2026-01-01T00:00:00"), _invoice(2, "2026-01-01T00:00:01", amount="N/A")])
     report = pull_erp(hub_paths, engine, ERP_INVOICES)
     assert (report.accepted, report.quarantined) == (1, 1)
-    [row] = delta_store.read(hub_paths.quarantine_table("erp")).to_pylist()
+    [row] = read_quarantine_opened(hub_paths, "erp", development_vault(hub_paths)).to_pylist()
     assert row["_field"] == "amount" and row["_rule"] == "wrong_type" and "'N/A'" in row["_error"]
     assert "erp/invoices sqlite:///" in row["_error"]
     assert '"invoice_no": "I0002"' in row["_raw"]

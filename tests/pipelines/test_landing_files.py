@@ -8,6 +8,8 @@ from pipelines.connectors.landing_files import read_csv, read_jsonl
 from pipelines.connectors.pull import new_files, pull_files
 from quality.contracts import IOT_DEVICES, SOCIAL_POSTS
 from warehouse import delta_store
+from warehouse.bronze import development_vault
+from warehouse.bronze_protection import read_opened, read_quarantine_opened
 from warehouse.layout import HubPaths
 
 
@@ -48,7 +50,7 @@ def test_bad_lines_go_to_quarantine_with_reason_and_raw_payload(hub_paths: HubPa
     assert (report.rows_in, report.accepted, report.quarantined) == (5, 2, 3)
     assert report.reconciles
 
-    quarantine = delta_store.read(hub_paths.quarantine_table("social")).to_pylist()
+    quarantine = read_quarantine_opened(hub_paths, "social", development_vault(hub_paths)).to_pylist()
     by_row = {q["_row_number"]: q for q in quarantine}
     assert set(by_row) == {2, 3, 4}
     assert by_row[2]["_rule"] == "malformed_json" and by_row[2]["_raw"] == "{broken json"
@@ -69,7 +71,7 @@ def test_renamed_csv_column_is_drift_not_loss(hub_paths: HubPaths, tmp_path: Pat
     report = pull_files(hub_paths, IOT_DEVICES, landing, "*.csv", read_csv)
     assert (report.accepted, report.quarantined) == (2, 0)
     assert report.drift.new_fields == {"owner_mobile": 1}
-    rows = {r["serial"]: r for r in delta_store.read(hub_paths.bronze_table("iot", "devices")).to_pylist()}
+    rows = {r["serial"]: r for r in read_opened(hub_paths, IOT_DEVICES, development_vault(hub_paths)).to_pylist()}
     assert json.loads(rows["D2"]["_extra"]) == {"owner_mobile": "+4915187654321"}
     assert rows["D2"]["_row_number"] == 2
 
@@ -80,7 +82,7 @@ def test_invalid_utf8_lines_are_quarantined_not_altered(hub_paths: HubPaths, tmp
     (landing / "enc.jsonl").write_bytes(_post(1).encode() + b"\n" + b'{"post_id": "p2", "text": "caf\xe9"}\n')
     report = pull_files(hub_paths, SOCIAL_POSTS, landing, "*.jsonl", read_jsonl)
     assert (report.accepted, report.quarantined) == (1, 1)
-    [row] = delta_store.read(hub_paths.quarantine_table("social")).to_pylist()
+    [row] = read_quarantine_opened(hub_paths, "social", development_vault(hub_paths)).to_pylist()
     assert row["_rule"] == "encoding" and row["_row_number"] == 2
     assert "caf\\xe9" in row["_raw"] and "not valid UTF-8" in row["_error"]
 

@@ -12,6 +12,8 @@ from pipelines.connectors.landing_files import LandingFileRefused, read_csv, rea
 from pipelines.connectors.pull import pull_files
 from quality.contracts import IOT_DEVICES, SOCIAL_POSTS
 from warehouse import delta_store
+from warehouse.bronze import development_vault
+from warehouse.bronze_protection import read_quarantine_opened
 from warehouse.layout import HubPaths
 
 
@@ -21,7 +23,7 @@ def _post(i: int) -> str:
 
 
 def _quarantine(hub_paths: HubPaths, source: str) -> dict[int, dict]:
-    table = delta_store.read(hub_paths.quarantine_table(source))
+    table = read_quarantine_opened(hub_paths, source, development_vault(hub_paths))
     return {} if table is None else {q["_row_number"]: q for q in table.to_pylist()}
 
 
@@ -63,7 +65,7 @@ def test_every_rejected_csv_row_keeps_its_bytes_line_and_own_hash(hub_paths: Hub
     (registry / "devices_3.csv").write_bytes(b"serial,model,firmware\nD8,M,1.0\nD9,\"" + b"x" * 200_000 + b"\",1.0\nD10,M,1.0\n")
     third = pull_files(hub_paths, IOT_DEVICES, registry, "*.csv", read_csv)
     assert (third.rows_in, third.accepted, third.quarantined) == (3, 2, 1)
-    quarantine = delta_store.read(hub_paths.quarantine_table("iot")).to_pylist()
+    quarantine = read_quarantine_opened(hub_paths, "iot", development_vault(hub_paths)).to_pylist()
     [big] = [q for q in quarantine if q["_source_uri"].endswith("devices_3.csv")]
     assert big["_row_number"] == 3 and big["_rule"] == "malformed_csv" and big["_raw"].startswith('D9,"xxx')
     assert "field limit" in big["_error"]
@@ -145,7 +147,7 @@ def test_a_file_in_another_encoding_is_quarantined_naming_it(hub_paths: HubPaths
     (folder / "posts_be.jsonl").write_bytes(text.replace("p", "q").encode("utf-16-be"))  # none
     report = pull_files(hub_paths, SOCIAL_POSTS, folder, "*.jsonl", read_jsonl)
     assert (report.rows_in, report.accepted, report.quarantined, report.already_loaded) == (6, 0, 6, 0)
-    rows = delta_store.read(hub_paths.quarantine_table("social")).to_pylist()
+    rows = read_quarantine_opened(hub_paths, "social", development_vault(hub_paths)).to_pylist()
     by_file = {(Path(q["_source_uri"]).name, q["_row_number"]): q for q in rows}
     assert set(by_file) == {(f, n) for f in ("posts_bom.jsonl", "posts_be.jsonl") for n in (1, 2, 3)}
     assert all(q["_rule"] == "encoding" for q in rows)

@@ -13,6 +13,7 @@ from deltalake import DeltaTable, write_deltalake
 from pipelines.defs.privacy import assets
 from pipelines.defs.resources import HubStorage
 from tests.privacy.conftest import cn_mobile, made_up_name
+from warehouse.database import DatabaseFile, connect
 from warehouse.layout import HubPaths
 
 
@@ -62,7 +63,7 @@ def test_check_passes_when_everything_is_declared(hub_paths: HubPaths) -> None:
     assert evaluation.passed
 
 
-def test_free_text_is_redacted_into_silver_with_counts(hub_paths: HubPaths) -> None:
+def test_free_text_is_redacted_into_silver_with_counts(hub_paths: HubPaths, engineer_copy: DatabaseFile) -> None:
     rng = random.Random(5)
     first, last = made_up_name(rng)
     mobile = cn_mobile(rng)
@@ -77,7 +78,7 @@ def test_free_text_is_redacted_into_silver_with_counts(hub_paths: HubPaths) -> N
         "_ingested_at": ["2026-01-01T00:00:00"]}))
     # The last published warehouse knows this customer.
     hub_paths.published_db.parent.mkdir(parents=True)
-    with duckdb.connect(str(hub_paths.published_db)) as con:
+    with connect(engineer_copy, read_only=False) as con:
         con.execute("create schema marts")
         con.execute("create table marts.customer_360 as select ? as full_name, ? as first_name, "
                     "? as last_name", [f"{first} {last}", first, last])

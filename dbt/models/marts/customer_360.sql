@@ -72,7 +72,7 @@ open_opportunities as (
                 {%- for stage in var('crm_open_stages') %} when '{{ stage }}' then {{ loop.index }}{% endfor %} else 0
             end
         ) as open_opportunity_stage
-    from {{ ref('stg_crm__opportunities') }} as opportunities
+    from {{ passed_rows('stg_crm__opportunities', 'opportunity_id') }} as opportunities
     inner join identity
         on identity.source = 'crm' and identity.source_record_id = opportunities.contact_id
     where not opportunities.is_closed

@@ -107,7 +107,9 @@ def _pull_asset(source: Source) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext) -> Iterator:
         storage: HubStorage = context.resources.storage
         client = pull.connect(getattr(context.resources, pull.resource))
-        yield from _source_asset(contracts, lambda c: pull.land(storage.paths(), client, c), context, storage)
+        with storage.vault() as vault:
+            yield from _source_asset(contracts, lambda c: pull.land(storage.paths(), client, c, vault=vault),
+                                     context, storage)
         if pull.summary:
             context.log.info(pull.summary(client))
 
@@ -126,7 +128,8 @@ def _file_asset(source: Source, contract: EntityContract, files: Files) -> dg.As
         found = survey(landing.folder(*folder), pattern)
         for warning in found.warnings():
             context.log.warning(f"{contract.name} landing folder {'/'.join(folder)}: {warning}")
-        report = pull_files(storage.paths(), contract, landing.folder(*folder), pattern, reader)
+        with storage.vault() as vault:
+            report = pull_files(storage.paths(), contract, landing.folder(*folder), pattern, reader, vault=vault)
         context.log.info(f"{contract.name}: {report.metadata()}")
         yield from _results(storage, contract, report, _folder_metadata(found))
 

@@ -37,7 +37,7 @@ class Pull:
 
     resource: str  # the resource key the pull goes through
     connect: Callable[[Any], Any]  # resource -> client or engine, opened once per run
-    land: Callable[..., Any]  # (paths, client, contract) -> LandingReport
+    land: Callable[..., Any]  # (paths, client, contract, vault=) -> LandingReport
     description: str  # what one run does
     describe: str  # each entity asset's description; {entity} is filled in
     summary: Callable[[Any], str] | None = None  # a log line about the client after the pull

@@ -14,8 +14,10 @@ from pipelines.defs.transform.assets import dbt_models, dbt_staging_models
 from privacy.catalog import CatalogRow, findings
 from privacy.detect import Detector
 from privacy.names import NameIndex, golden_names
+from warehouse.database import database_key
 from warehouse.free_text import redact_free_text
 from warehouse.pii_catalog import CATALOG_TABLE, build_catalog, golden_name_rows, store_catalog
+from warehouse.role_databases import ENGINEER_ROLE, role_database
 
 CATALOG = dg.AssetKey(["governance", "pii_catalog"])
 GROUP = "privacy"
@@ -82,8 +84,11 @@ def redacted_free_text(storage: HubStorage) -> dg.MaterializeResult:
     Person names include the golden records' names from the last published ``customer_360``
     (the previous run's), so that redaction needs no gold of its own run."""
     paths = storage.paths()
-    names = NameIndex(golden_names(golden_name_rows(paths.published_db)))
-    tables = redact_free_text(paths, Detector(names))
+    with storage.vault() as vault:
+        published = role_database(paths.published, ENGINEER_ROLE, None,
+                                  lambda name: database_key(vault.store, name))
+        names = NameIndex(golden_names(golden_name_rows(published)))
+        tables = redact_free_text(paths, Detector(names), vault)
     entities: Counter[str] = Counter()
     for t in tables:
         entities.update(t.entities)

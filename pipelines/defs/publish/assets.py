@@ -9,6 +9,8 @@ import dagster as dg
 from pipelines.defs.resources import HubStorage
 from pipelines.defs.transform.partitions import feature_partitions, partition_dates, single_run
 from pipelines.defs.transform.translator import freshness_policy
+from privacy.preview import mask_preview
+from warehouse.pii_catalog import declarations_by_column
 from warehouse.publish import Published, preview_markdown, publish_mart, publish_partitions
 
 OWNERS = ["team:gold"]
@@ -30,7 +32,8 @@ def _metadata(published: Published) -> Mapping[str, Any]:
         "rows_written": published.rows_written,
         "dagster/column_schema": schema,
         "path": dg.MetadataValue.path(str(published.path)),
-        "preview": dg.MetadataValue.md(preview_markdown(published.preview)),
+        # Dagster's storage is no place for identifiers: the preview is masked.
+        "preview": dg.MetadataValue.md(preview_markdown(mask_preview(published.preview, declarations_by_column()))),
     }
 
 
@@ -47,7 +50,8 @@ def _publish_mart_asset(table: str, description: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, storage: HubStorage) -> dg.MaterializeResult:
         paths = storage.paths()
-        published = publish_mart(paths.warehouse_db, paths.gold, table)
+        with storage.vault() as vault:
+            published = publish_mart(paths.warehouse_db, paths.gold, table, vault=vault)
         context.log.info(f"gold/{table}: {published.rows_total:,} rows")
         return dg.MaterializeResult(metadata=_metadata(published))
 

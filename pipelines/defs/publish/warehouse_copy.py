@@ -1,6 +1,7 @@
-"""The analysts' database: after a build, the working warehouse is copied to
-$HUB_DATA_DIR/published/warehouse.duckdb and swapped in whole, so an open analyst session never
-blocks the next run and never sees a half-built warehouse."""
+"""The data engineers' database: after a build, the working warehouse is copied to
+$HUB_DATA_DIR/published/warehouse.duckdb, encrypted under its own key, and swapped in whole, so
+an open session never blocks the next run and never sees a half-built warehouse. The other
+roles' databases are published from the same build (pipelines/defs/privacy/roles.py)."""
 
 import dagster as dg
 
@@ -9,11 +10,13 @@ from pipelines.defs.publish.assets import MARTS
 from pipelines.defs.resources import HubStorage
 from pipelines.defs.transform.assets import dbt_models, dbt_staging_models
 from pipelines.defs.transform.feature_snapshots import gold_feature_snapshots
-from warehouse.database import publish_database
+from privacy.roles import load_policy
+from warehouse.database import DatabaseFile, database_key
+from warehouse.role_databases import ENGINEER_ROLE, publish_role, role_database
 
 # After every model that writes the warehouse, directly, so that a run of any subset still
 # orders the copy after the builds it selected; and after the Delta exports, whose marts'
-# blocking checks must pass. A failed build or check skips this asset: analysts keep the last
+# blocking checks must pass. A failed build or check skips this asset: readers keep the last
 # good copy.
 UPSTREAM = sorted(
     {*dbt_staging_models.keys, *dbt_models.keys, *gold_feature_snapshots.keys,
@@ -30,14 +33,20 @@ UPSTREAM = sorted(
     tags={"layer": "published"},
 )
 def published_warehouse(context: dg.AssetExecutionContext, storage: HubStorage) -> dg.MaterializeResult:
-    """The DuckDB file analysts open: a copy of the warehouse, replaced atomically after each build."""
+    """The data engineers' DuckDB file: an encrypted copy of the warehouse, replaced atomically
+    after each build (``hub sql --role data_engineer``)."""
     paths = storage.paths()
-    published = publish_database(paths.warehouse_db, paths.published_db)
-    context.log.info(f"published {published.tables} tables to {published.path}")
+    policy = load_policy()
+    with storage.key_store() as store:
+        target = role_database(paths.published, ENGINEER_ROLE, None, lambda name: database_key(store, name))
+    published = publish_role(DatabaseFile(paths.warehouse_db), policy.role(ENGINEER_ROLE), policy, target,
+                             redactor=lambda values: list(values))
+    context.log.info(f"published {published.rows['tables']} tables to {published.path} (encrypted)")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(published.path)),
-            "tables": published.tables,
-            "size_bytes": published.size_bytes,
+            "tables": published.rows["tables"],
+            "size_bytes": published.path.stat().st_size,
+            "encrypted": True,
         }
     )

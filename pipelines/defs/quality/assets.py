@@ -64,7 +64,7 @@ def silver_quarantine(context: dg.AssetExecutionContext, storage: HubStorage) ->
 @dg.asset(
     key=dg.AssetKey(["quality", "quality_report"]),
     group_name="quality",
-    deps=[SILVER_QUARANTINE, dg.AssetKey(["marts", "customer_360"])],
+    deps=[SILVER_QUARANTINE, dg.AssetKey(["marts", "customer_360"]), dg.AssetKey(["quality", "monitors"])],
 )
 def quality_report(storage: HubStorage) -> dg.MaterializeResult:
     """The quality report page (scores, trend, failing rules, quarantine, freshness, drift) and

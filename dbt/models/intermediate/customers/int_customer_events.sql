@@ -21,7 +21,7 @@ crm_contacts as (
         true as is_activity,
         null::double as amount_eur, null::double as duration_days, null::double as usage_min,
         null::double as power_w, 0 as alert_count, null::double as sentiment, 0 as reactions
-    from {{ ref('stg_crm__contacts') }}
+    from {{ passed_rows('stg_crm__contacts', 'contact_id') }}
 ),
 
 crm_activities as (
@@ -38,7 +38,7 @@ crm_opportunities_opened as (
         'Opportunity opened: ' || coalesce(opportunity_name, opportunity_id),
         'crm/opportunities/' || opportunity_id,
         true, {{ to_eur('amount', 'currency') }}, null, null, null, 0, null, 0
-    from {{ ref('stg_crm__opportunities') }}
+    from {{ passed_rows('stg_crm__opportunities', 'opportunity_id') }}
 ),
 
 crm_opportunities_closed as (
@@ -49,7 +49,7 @@ crm_opportunities_closed as (
         'crm/opportunities/' || opportunity_id,
         false, {{ to_eur('amount', 'currency') }},
         date_diff('second', created_at, updated_at) / 86400.0, null, null, 0, null, 0
-    from {{ ref('stg_crm__opportunities') }}
+    from {{ passed_rows('stg_crm__opportunities', 'opportunity_id') }}
     where is_closed
 ),
 
@@ -58,7 +58,7 @@ erp_customers as (
         'erp', customer_no, created_at, 'erp', 'customer_created', 'ERP customer account opened',
         'erp/customers/' || customer_no,
         true, null, null, null, null, 0, null, 0
-    from {{ ref('stg_erp__customers') }}
+    from {{ passed_rows('stg_erp__customers', 'customer_no') }}
     where customer_kind = 'person'
 ),
 
@@ -111,7 +111,7 @@ iot_devices as (
         'Registered ' || coalesce(model, 'device') || ' ' || device_id,
         'iot/devices/' || device_id,
         true, null, null, null, null, 0, null, 0
-    from {{ ref('stg_iot__devices') }}
+    from {{ passed_rows('stg_iot__devices', 'device_id') }}
 ),
 
 iot_telemetry as (
@@ -124,7 +124,7 @@ iot_telemetry as (
         end,
         'iot/telemetry/' || event_id,
         true, null, null, usage_min, power_w, alert_count, null, 0
-    from {{ ref('stg_iot__telemetry') }}
+    from {{ passed_rows('stg_iot__telemetry', 'event_id') }}
 ),
 
 unioned as (

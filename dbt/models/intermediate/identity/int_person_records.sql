@@ -19,7 +19,7 @@ with crm_contacts as (
         company_name as company,
         social_handle,
         updated_at as record_updated_at
-    from {{ ref('stg_crm__contacts') }}
+    from {{ passed_rows('stg_crm__contacts', 'contact_id') }}
 ),
 
 erp_persons as (
@@ -40,13 +40,13 @@ erp_persons as (
         null::varchar as company,
         social_handle,
         updated_at as record_updated_at
-    from {{ ref('stg_erp__customers') }}
+    from {{ passed_rows('stg_erp__customers', 'customer_no') }}
     where customer_kind = 'person'
 ),
 
 erp_companies as (
     select customer_no, company_name, country
-    from {{ ref('stg_erp__customers') }}
+    from {{ passed_rows('stg_erp__customers', 'customer_no') }}
     where customer_kind = 'company'
 ),
 
@@ -172,7 +172,7 @@ iot_owners as (
         null::varchar as company,
         null::varchar as social_handle,
         registered_at as record_updated_at
-    from {{ ref('stg_iot__devices') }}
+    from {{ passed_rows('stg_iot__devices', 'device_id') }}
 ),
 
 unioned as (

@@ -1,6 +1,11 @@
 with source as (
     select * from {{ source('crm', 'activities') }}
     {{ latest_version('id') }}
+),
+
+opened as (
+    select {{ opened('crm/activities', 'id', ['subject', 'body']) }}
+    from source
 )
 
 select
@@ -14,4 +19,4 @@ select
     {{ parse_ts('updated_at') }} as updated_at,
     _batch_id,
     _ingested_at
-from source
+from opened

@@ -3,6 +3,11 @@ with source as (
     {{ latest_version('id') }}
 ),
 
+opened as (
+    select {{ opened('crm/contacts', 'id', ['first_name', 'last_name', 'email', 'phone', 'street', 'birth_date', 'social_profile']) }}
+    from source
+),
+
 standardised as (
     select
         id as contact_id,
@@ -27,7 +32,7 @@ standardised as (
         {{ parse_ts('updated_at') }} as updated_at,
         _batch_id,
         _ingested_at
-    from source
+    from opened
 )
 
 select

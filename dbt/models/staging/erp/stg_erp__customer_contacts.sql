@@ -3,6 +3,11 @@ with source as (
     {{ latest_version('contact_id') }}
 ),
 
+opened as (
+    select {{ opened('erp/customer_contacts', 'contact_id', ['first_name', 'last_name', 'email', 'phone']) }}
+    from source
+),
+
 standardised as (
     select
         contact_id,
@@ -19,7 +24,7 @@ standardised as (
         {{ parse_ts('updated_at') }} as updated_at,
         _batch_id,
         _ingested_at
-    from source
+    from opened
 )
 
 select

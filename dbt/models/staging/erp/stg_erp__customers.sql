@@ -3,6 +3,11 @@ with source as (
     {{ latest_version('customer_no') }}
 ),
 
+opened as (
+    select {{ opened('erp/customers', 'customer_no', ['name', 'first_name', 'last_name', 'birth_date', 'national_id', 'email', 'phone', 'street', 'social_login']) }}
+    from source
+),
+
 standardised as (
     select
         customer_no,
@@ -27,7 +32,7 @@ standardised as (
         {{ parse_ts('updated_at') }} as updated_at,
         _batch_id,
         _ingested_at
-    from source
+    from opened
 )
 
 select

@@ -3,6 +3,11 @@ with source as (
     -- A device re-registered by another member of the household belongs to the latest
     -- registrant. Both rows often land in one batch, so order by the registration time.
     {{ latest_version('serial', parse_ts('registered_at')) }}
+),
+
+opened as (
+    select {{ opened('iot/devices', 'serial', ['owner_name', 'owner_email', 'owner_phone']) }}
+    from source
 )
 
 select
@@ -13,7 +18,11 @@ select
     -- Schema drift: later registry exports renamed owner_phone to owner_mobile.
     -- Bronze keeps the renamed column in _extra; staging maps it back.
     hub_phone_e164(
-        coalesce(owner_phone, json_extract_string(_extra, '$.owner_mobile')), hub_country(owner_country)
+        coalesce(
+            owner_phone,
+            {{ decrypt('_extra.owner_mobile', 'iot/devices', 'serial', "json_extract_string(_extra, '$.owner_mobile')") }}
+        ),
+        hub_country(owner_country)
     ) as owner_phone_e164,
     upper(trim(owner_postcode)) as owner_postcode,
     hub_country(owner_country) as owner_country,
@@ -21,4 +30,4 @@ select
     firmware,
     _batch_id,
     _ingested_at
-from source
+from opened

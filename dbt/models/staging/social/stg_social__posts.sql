@@ -1,6 +1,11 @@
 with source as (
     select * from {{ source('social', 'posts') }}
     {{ latest_version('post_id', '_ingested_at') }}
+),
+
+opened as (
+    select {{ opened('social/posts', 'post_id', ['handle', 'display_name', 'bio', 'text']) }}
+    from source
 )
 
 select
@@ -18,4 +23,4 @@ select
     coalesce(reactions, 0) as reactions,
     _batch_id,
     _ingested_at
-from source
+from opened
