@@ -1,6 +1,6 @@
 """Stable customer IDs: carry IDs forward from the previous run by record overlap.
 
-Rules (DESIGN §4, issue 3):
+Rules (DESIGN §4):
 
 - An ID's *home* is the new cluster holding most of its records (ties: the cluster with
   the smallest label). Only its home may keep it, so on a split the largest part keeps
