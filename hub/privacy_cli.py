@@ -14,23 +14,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hub.cli_setup import command_group, fail
 from hub.keys_cli import add_key_commands
 from pipelines.environment import hub_paths
 
 if TYPE_CHECKING:
     from privacy.detect import Detector
 
-privacy_app = typer.Typer(
-    help="PII protection: the catalog of personal data, detection in free text, the keys.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+privacy_app = command_group("PII protection: the catalog of personal data, detection in free text, the keys.")
 add_key_commands(privacy_app)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _detector(use_customers: bool) -> Detector:
@@ -60,7 +52,7 @@ def scan(
     try:
         columns = sample_columns(path, sample)
     except UnreadableTable as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     table = _table_name(path)
     rows = classify_table(table, columns, Detector(), declarations_for(table))
     out = csv.writer(sys.stdout, lineterminator="\n")
@@ -88,7 +80,7 @@ def detect(
 ) -> None:
     """Find PII in each text (zh or en, detected per text); entities carry Presidio's names."""
     if not in_.is_file():
-        raise _fail(f"--in {in_}: no such file")
+        raise fail(f"--in {in_}: no such file")
     ids, texts = [], []
     with in_.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -97,12 +89,12 @@ def detect(
             try:
                 record = json.loads(line)
             except ValueError as exc:
-                raise _fail(f"{in_}, line {number}: not JSON ({exc.msg})") from None
+                raise fail(f"{in_}, line {number}: not JSON ({exc.msg})") from None
             if not isinstance(record, dict) or "id" not in record:
-                raise _fail(f"{in_}, line {number}: an object with \"id\" and \"text\" expected")
+                raise fail(f"{in_}, line {number}: an object with \"id\" and \"text\" expected")
             text = record.get("text")
             if text is not None and not isinstance(text, str):
-                raise _fail(f"{in_}, line {number}, field text: a string expected")
+                raise fail(f"{in_}, line {number}, field text: a string expected")
             ids.append(record["id"])
             texts.append(text or "")
     found = _detector(customers).detect(texts)
