@@ -5,6 +5,7 @@ is appended to ``quality/monitors`` (Delta), which is also the volume monitor's 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from quality.contracts import CONTRACTS
+from quality.contracts import CONTRACTS, EntityContract
 from quality.monitors import (
     MonitorResult,
     freshness,
@@ -49,6 +50,14 @@ def _history(paths: HubPaths, monitor: str, subject: str, metric: str, limit: in
     return [r[0] for r in reversed(rows)]
 
 
+def _bronze_tables(paths: HubPaths) -> Iterator[tuple[str, EntityContract, Path]]:
+    """Each contract's bronze table that exists, by contract name."""
+    for name, contract in sorted(CONTRACTS.items()):
+        path = paths.bronze_table(contract.source, contract.entity)
+        if delta_store.exists(path):
+            yield name, contract, path
+
+
 def batch_volumes(paths: HubPaths, config: dict[str, Any]) -> list[MonitorResult]:
     """Each bronze table's latest batch against the batches before it (the table's own history),
     and each table's row count against the counts the monitor saw on earlier runs."""
@@ -56,10 +65,7 @@ def batch_volumes(paths: HubPaths, config: dict[str, Any]) -> list[MonitorResult
     limit, z_limit, min_history = cfg.get("history", 10), cfg.get("z_limit", 3.5), cfg.get("min_history", 3)
     results = []
     con = duckdb.connect()
-    for name, contract in sorted(CONTRACTS.items()):
-        path = paths.bronze_table(contract.source, contract.entity)
-        if not delta_store.exists(path):
-            continue
+    for name, _contract, path in _bronze_tables(paths):
         con.register("bronze", delta_store.read(path, ["_batch_id", "_ingested_at"]))
         batches = [r[1] for r in con.execute(
             "select _batch_id, count(*) from bronze group by 1 order by min(_ingested_at), 1").fetchall()]
@@ -151,10 +157,7 @@ def bronze_schema_drift(paths: HubPaths) -> list[MonitorResult]:
     """Fields in a bronze table's ``_extra`` that its contract does not declare, by name."""
     results = []
     con = duckdb.connect()
-    for name, contract in sorted(CONTRACTS.items()):
-        path = paths.bronze_table(contract.source, contract.entity)
-        if not delta_store.exists(path):
-            continue
+    for name, contract, path in _bronze_tables(paths):
         table = delta_store.read(path)
         if "_extra" not in table.column_names:
             continue
