@@ -27,7 +27,8 @@ from warehouse import delta_store
 from warehouse.layout import HubPaths
 
 MONITOR_SCHEMA = pa.schema([
-    ("run_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")), ("monitor", pa.string()),
+    # run_seq orders runs even when two share a timestamp (a fixed or coarse clock).
+    ("run_id", pa.string()), ("run_seq", pa.int64()), ("ts", pa.timestamp("us", tz="UTC")), ("monitor", pa.string()),
     ("subject", pa.string()), ("metric", pa.string()), ("value", pa.float64()),
     ("threshold", pa.float64()), ("fired", pa.bool_()), ("detail", pa.string()),
 ])
@@ -45,7 +46,7 @@ def _history(paths: HubPaths, monitor: str, subject: str, metric: str, limit: in
     con = duckdb.connect()
     con.register("h", history)
     rows = con.execute(
-        "select value from h where monitor = ? and subject = ? and metric = ? order by ts desc limit ?",
+        "select value from h where monitor = ? and subject = ? and metric = ? order by run_seq desc limit ?",
         [monitor, subject, metric, limit]).fetchall()
     return [r[0] for r in reversed(rows)]
 
@@ -197,7 +198,9 @@ def run_monitors(paths: HubPaths, run_id: str, now: datetime | None = None,
 
 
 def record_monitors(paths: HubPaths, run_id: str, results: list[MonitorResult], ts: datetime) -> None:
-    rows = [{"run_id": run_id, "ts": ts, "monitor": r.monitor, "subject": r.subject, "metric": r.metric,
+    history = delta_store.read(monitor_history_path(paths), ["run_seq"])
+    seq = 1 + max((v for v in history.column("run_seq").to_pylist() if v is not None), default=0) if history else 0
+    rows = [{"run_id": run_id, "run_seq": seq, "ts": ts, "monitor": r.monitor, "subject": r.subject, "metric": r.metric,
              "value": r.value, "threshold": r.threshold, "fired": r.fired, "detail": r.detail} for r in results]
     delta_store.append(monitor_history_path(paths), pa.Table.from_pylist(rows, schema=MONITOR_SCHEMA))
 
@@ -210,6 +213,7 @@ def latest_monitors(paths: HubPaths) -> list[dict[str, Any]]:
     con = duckdb.connect()
     con.register("h", history)
     rel = con.execute("""select monitor, subject, metric, value, threshold, fired, detail from h
-                         where run_id = (select arg_max(run_id, ts) from h) order by monitor, subject, metric""")
+                         where run_seq = (select max(run_seq) from h)
+                         order by monitor, subject, metric""")
     names = [d[0] for d in rel.description]
     return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]

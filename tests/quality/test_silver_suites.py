@@ -33,7 +33,7 @@ create table staging.stg_erp__invoices as select * from (values
     ('I1', 'O1', timestamp '2025-01-02', 10.0, 'EUR', 'b4'), ('I2', 'O1', timestamp '2024-01-01', 10.0, 'EUR', 'b4'),
     ('I3', 'O1', timestamp '2025-01-02', -5.0, 'EUR', 'b4')) t(invoice_no, order_no, invoiced_at, amount, currency, _batch_id);
 create table staging.stg_crm__contacts as select * from (values
-    ('CT1', date '1975-02-03', null, 'GB', false, '+447700900123', 'ann@example.org', 'b5'),
+    ('CT1', date '1975-02-03', null::varchar, 'GB', false, '+447700900123', 'ann@example.org', 'b5'),
     ('CT2', date '1890-01-01', null, 'GB', false, '+447700900124', 'bob@example.org', 'b5'),
     ('CT3', date '1985-01-01', null, 'NO', false, '447700900', 'cy@example.org', 'b5'),
     ('CT4', date '1985-01-01', null, 'QZ', true, null, null, 'b5'))
