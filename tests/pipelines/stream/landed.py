@@ -17,6 +17,8 @@ from pathlib import Path
 from deltalake import DeltaTable
 
 from demo.stream import publish_stream
+from warehouse.bronze import development_vault
+from warehouse.bronze_protection import read_quarantine_opened
 from warehouse.layout import HubPaths
 
 HUB = str(Path(sys.executable).parent / "hub")
@@ -35,10 +37,10 @@ def landed(paths: HubPaths) -> Landed:
     if (table / "_delta_log").is_dir():
         bronze.update(DeltaTable(str(table)).to_pyarrow_table(columns=["message_id"])["message_id"].to_pylist())
     quarantine: Counter[str] = Counter()
-    qpath = paths.quarantine_table("iot")
-    if (qpath / "_delta_log").is_dir():
-        q = DeltaTable(str(qpath)).to_pyarrow_table(columns=["_entity", "_raw"]).to_pylist()
-        for row in q:
+    # Quarantined payloads are sealed at rest; the consumer's key store opens them.
+    q = read_quarantine_opened(paths, "iot", development_vault(paths))
+    if q is not None:
+        for row in q.select(["_entity", "_raw"]).to_pylist():
             if row["_entity"] == "telemetry":
                 found = _MESSAGE_ID.search(row["_raw"])
                 quarantine[found.group(1) if found else row["_raw"]] += 1
